@@ -1,0 +1,93 @@
+"""Every error Shelfbridge raises on purpose, in one tree.
+
+Each error carries a message id (English source text, translated through the catalogs) and
+the parameters to fill in, so the API, the pages and the CLI can all say it in the user's
+language. ``status`` is the HTTP status the API answers with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One problem with one input field (optionally on one row of a file)."""
+
+    field: str
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+    row: int | None = None
+
+    def render(self, translate: Any) -> str:
+        return str(translate(self.message)).format(**self.params)
+
+
+class ShelfbridgeError(Exception):
+    status = 500
+    type_slug = "internal-error"
+    title = "Internal error"
+
+    def __init__(self, message: str | None = None, **params: Any) -> None:
+        self.message = message or self.title
+        self.params = params
+        super().__init__(self.message.format(**params) if params else self.message)
+
+    def render(self, translate: Any) -> str:
+        return str(translate(self.message)).format(**self.params)
+
+
+class NotFound(ShelfbridgeError):
+    status = 404
+    type_slug = "not-found"
+    title = "Not found"
+
+    def __init__(self, kind: str = "record", message: str | None = None, **params: Any) -> None:
+        # The same message for "does not exist" and "may not be seen": callers never learn which.
+        super().__init__(message or "The requested record does not exist.", **params)
+        self.kind = kind
+
+
+class ValidationFailed(ShelfbridgeError):
+    status = 422
+    type_slug = "validation-failed"
+    title = "Validation failed"
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__("Some fields are not valid. Correct them and try again.")
+        self.problems = problems
+
+
+class Conflict(ShelfbridgeError):
+    status = 409
+    type_slug = "conflict"
+    title = "Conflict"
+
+
+class BadRequest(ShelfbridgeError):
+    status = 400
+    type_slug = "bad-request"
+    title = "Bad request"
+
+
+class ImportRejected(ShelfbridgeError):
+    """An import file had problems; nothing was written."""
+
+    status = 422
+    type_slug = "import-rejected"
+    title = "Import rejected"
+
+    def __init__(self, problems: list[FieldProblem], rows_checked: int = 0) -> None:
+        super().__init__(
+            "The file was rejected: {count} problem(s) found. Nothing was imported.",
+            count=len(problems),
+        )
+        self.problems = problems
+        self.rows_checked = rows_checked
+
+
+class AuditChainBroken(ShelfbridgeError):
+    status = 500
+    type_slug = "audit-chain-broken"
+    title = "Audit chain broken"

@@ -1,0 +1,9 @@
+"""Imports every model so that the metadata is complete (for migrations and checks)."""
+
+from __future__ import annotations
+
+from shelfbridge.core import audit as _audit  # noqa: F401
+from shelfbridge.core.database import Base
+from shelfbridge.registry import models as _registry  # noqa: F401
+
+metadata = Base.metadata
