@@ -1,0 +1,61 @@
+"""Assembly of the Typer app from each domain's commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from shelfbridge.cli import audit_commands, data_commands
+from shelfbridge.cli.common import DbOption, LangOption, open_database
+from shelfbridge.core.i18n import gettext as _
+
+app = typer.Typer(
+    name="shelfbridge",
+    help="Shelfbridge technology-transfer platform (科技成果转化平台).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(audit_commands.app, name="audit")
+app.add_typer(data_commands.demo_app, name="demo")
+app.command("import")(data_commands.import_command)
+app.command("export")(data_commands.export_command)
+
+
+@app.command()
+def init(db: DbOption = None, lang: LangOption = None) -> None:
+    """Create or upgrade the database schema and load the reference data (regions, codes)."""
+    from shelfbridge.core.migrate import upgrade
+    from shelfbridge.registry.reference import load_reference_data
+
+    _settings, database = open_database(db, lang)
+    upgrade(database.url)
+    with database.unit_of_work() as session:
+        counts = load_reference_data(session)
+    typer.echo(_("Database ready: {url}", url=database.url))
+    for table, count in counts.items():
+        typer.echo(f"  {table}: {count}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    db: DbOption = None,
+) -> None:
+    """Serve the web pages and the JSON API."""
+    import os
+
+    import uvicorn
+
+    if db:
+        os.environ["SHELFBRIDGE_DATABASE_URL"] = db
+    uvicorn.run(
+        "shelfbridge.web.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )

@@ -1,0 +1,205 @@
+"""JSON API of the registry: list, get, create, update and delete for the four kinds."""
+# No "from __future__ import annotations": FastAPI must see the per-kind types at runtime.
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from shelfbridge.registry import repository, schemas, service
+from shelfbridge.web.deps import PROBLEM_RESPONSES, read_session, write_session
+
+ReadSession = Annotated[Session, Depends(read_session)]
+WriteSession = Annotated[Session, Depends(write_session)]
+
+
+def organization_filters(
+    q: str | None = None,
+    kind: str | None = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    parent_id: int | None = None,
+) -> dict[str, Any]:
+    return {"q": q, "kind": kind, "region": region, "parent_id": parent_id}
+
+
+def person_filters(
+    q: str | None = None,
+    organization_id: int | None = None,
+    title: str | None = None,
+    degree: str | None = None,
+) -> dict[str, Any]:
+    return {"q": q, "organization_id": organization_id, "title": title, "degree": degree}
+
+
+def result_filters(
+    q: str | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    confidentiality: str | None = None,
+    discipline: str | None = None,
+    trl_min: Annotated[int | None, Query(ge=1, le=9)] = None,
+    trl_max: Annotated[int | None, Query(ge=1, le=9)] = None,
+    owner_id: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "q": q,
+        "kind": kind,
+        "status": status,
+        "confidentiality": confidentiality,
+        "discipline": discipline,
+        "trl_min": trl_min,
+        "trl_max": trl_max,
+        "owner_id": owner_id,
+    }
+
+
+def demand_filters(
+    q: str | None = None,
+    industry: str | None = None,
+    status: str | None = None,
+    confidentiality: str | None = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    enterprise_id: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "q": q,
+        "industry": industry,
+        "status": status,
+        "confidentiality": confidentiality,
+        "region": region,
+        "enterprise_id": enterprise_id,
+    }
+
+
+KINDS: list[
+    tuple[
+        str,
+        str,
+        type[BaseModel],
+        type[BaseModel],
+        Callable[..., Any],
+        Callable[[Any], dict[str, Any]],
+    ]
+] = [
+    (
+        "organizations",
+        "organization",
+        schemas.OrganizationIn,
+        schemas.OrganizationOut,
+        organization_filters,
+        schemas.organization_out,
+    ),
+    ("people", "person", schemas.PersonIn, schemas.PersonOut, person_filters, schemas.person_out),
+    ("results", "result", schemas.ResultIn, schemas.ResultOut, result_filters, schemas.result_out),
+    ("demands", "demand", schemas.DemandIn, schemas.DemandOut, demand_filters, schemas.demand_out),
+]
+
+
+def _page_model(name: str, item: type[BaseModel]) -> type[BaseModel]:
+    from pydantic import create_model
+
+    model: type[BaseModel] = create_model(
+        f"{name}Page",
+        items=(list[item], ...),
+        total=(int, ...),  # type: ignore[valid-type]
+        limit=(int, ...),
+        offset=(int, ...),
+    )
+    return model
+
+
+def _register(
+    router: APIRouter,
+    kind: str,
+    singular: str,
+    model_in: type[BaseModel],
+    model_out: type[BaseModel],
+    filters: Callable[..., Any],
+    render: Callable[[Any], dict[str, Any]],
+) -> None:
+    page_model = _page_model(singular.capitalize(), model_out)
+    tag = kind
+
+    @router.get(
+        f"/{kind}",
+        response_model=page_model,
+        tags=[tag],
+        name=f"list_{kind}",
+        responses=PROBLEM_RESPONSES,
+    )
+    def list_records(
+        request: Request,
+        session: ReadSession,
+        criteria: Annotated[dict[str, Any], Depends(filters)],
+        limit: Annotated[int, Query(ge=1, le=200)] = 20,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    ) -> dict[str, Any]:
+        page = repository.list_page(session, service.spec_for(kind).model, criteria, limit, offset)
+        return {
+            "items": [render(item) for item in page.items],
+            "total": page.total,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+
+    @router.get(
+        f"/{kind}/{{record_id}}",
+        response_model=model_out,
+        tags=[tag],
+        name=f"get_{singular}",
+        responses=PROBLEM_RESPONSES,
+    )
+    def get_record(record_id: int, session: ReadSession) -> dict[str, Any]:
+        return render(service.get(session, kind, record_id))
+
+    @router.post(
+        f"/{kind}",
+        response_model=model_out,
+        status_code=201,
+        tags=[tag],
+        name=f"create_{singular}",
+        responses=PROBLEM_RESPONSES,
+    )
+    def create_record(
+        body: model_in,
+        session: WriteSession,  # type: ignore[valid-type]
+        response: Response,
+    ) -> dict[str, Any]:
+        record = service.create(session, kind, body.model_dump(exclude_unset=True))
+        response.headers["Location"] = f"/api/v1/{kind}/{record.id}"
+        return render(record)
+
+    @router.patch(
+        f"/{kind}/{{record_id}}",
+        response_model=model_out,
+        tags=[tag],
+        name=f"update_{singular}",
+        responses=PROBLEM_RESPONSES,
+    )
+    def update_record(
+        record_id: int,
+        body: model_in,  # type: ignore[valid-type]
+        session: WriteSession,
+    ) -> dict[str, Any]:
+        record = service.update(session, kind, record_id, body.model_dump(exclude_unset=True))
+        return render(record)
+
+    @router.delete(
+        f"/{kind}/{{record_id}}",
+        status_code=204,
+        tags=[tag],
+        name=f"delete_{singular}",
+        responses=PROBLEM_RESPONSES,
+    )
+    def delete_record(record_id: int, session: WriteSession) -> Response:
+        service.delete(session, kind, record_id)
+        return Response(status_code=204)
+
+
+def build_router() -> APIRouter:
+    router = APIRouter()
+    for entry in KINDS:
+        _register(router, *entry)
+    return router

@@ -1,0 +1,145 @@
+"""Rules for creating, changing and deleting registry records. Never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
+
+from shelfbridge.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from shelfbridge.core.models import new_external_id
+from shelfbridge.registry import repository
+from shelfbridge.registry.models import (
+    Demand,
+    Organization,
+    Person,
+    Result,
+    ResultContributor,
+)
+from shelfbridge.registry.specs import SPECS, RecordSpec
+
+
+def spec_for(kind: str) -> RecordSpec:
+    try:
+        return SPECS[kind]
+    except KeyError:
+        raise NotFound(kind) from None
+
+
+def get(session: Session, kind: str, ident: int) -> Any:
+    record = repository.get_by_id(session, spec_for(kind).model, ident)
+    if record is None:
+        raise NotFound(kind)
+    return record
+
+
+def _check_unique(
+    session: Session, spec: RecordSpec, clean: dict[str, Any], ident: int | None
+) -> list[FieldProblem]:
+    problems = []
+    model = spec.model
+    for column in ("external_id", "credit_code"):
+        value = clean.get(column)
+        if value is None or not hasattr(model, column):
+            continue
+        statement = select(model.id).where(getattr(model, column) == value)
+        if ident is not None:
+            statement = statement.where(model.id != ident)
+        if session.scalar(statement) is not None:
+            problems.append(
+                FieldProblem(
+                    column, "“{value}” is already used by another record.", {"value": value}
+                )
+            )
+    return problems
+
+
+def _apply(record: Any, clean: dict[str, Any]) -> None:
+    for key, value in clean.items():
+        if key == "contributors":
+            _set_contributors(record, value)
+        else:
+            setattr(record, key, value)
+
+
+def _set_contributors(result: Result, contributors: list[dict[str, Any]]) -> None:
+    current = [(c.name, c.share, c.person_id) for c in result.contributors]
+    wanted = [(c["name"], c["share"], c["person_id"]) for c in contributors]
+    if current == wanted:
+        return
+    result.contributors = [ResultContributor(**c) for c in contributors]
+
+
+def create(session: Session, kind: str, raw: Mapping[str, Any]) -> Any:
+    spec = spec_for(kind)
+    resolver = repository.DatabaseResolver(session)
+    clean, problems = spec.clean(raw, resolver)
+    if not problems:
+        problems = _check_unique(session, spec, clean, None)
+    if problems:
+        raise ValidationFailed(problems)
+    if not clean.get("external_id"):
+        clean["external_id"] = new_external_id(spec.id_prefix)
+    record = spec.model()
+    _apply(record, clean)
+    session.add(record)
+    session.flush()
+    return record
+
+
+def update(session: Session, kind: str, ident: int, raw: Mapping[str, Any]) -> Any:
+    spec = spec_for(kind)
+    record = get(session, kind, ident)
+    resolver = repository.DatabaseResolver(session)
+    clean, problems = spec.clean(raw, resolver, partial=True)
+    if "external_id" in raw and clean.get("external_id") is None:
+        problems.append(FieldProblem("external_id", "This field is required."))
+    if not problems:
+        problems = _check_unique(session, spec, clean, ident)
+    if not problems and kind == "organizations" and clean.get("parent_id") == ident:
+        problems.append(FieldProblem("parent", "An organisation cannot be its own parent."))
+    if not problems and kind == "demands":
+        # The budget check needs both ends, whether or not this update changes them.
+        merged = {"budget_min": record.budget_min, "budget_max": record.budget_max, **clean}
+        for check in spec.checks:
+            problems.extend(check(merged))
+    if problems:
+        raise ValidationFailed(problems)
+    _apply(record, clean)
+    session.flush()
+    return record
+
+
+def _references(session: Session, record: Any) -> bool:
+    if isinstance(record, Organization):
+        checks = [
+            exists().where(Result.owner_org_id == record.id),
+            exists().where(Demand.enterprise_id == record.id),
+        ]
+        return bool(session.scalar(select(or_(*checks))))
+    return False
+
+
+def delete(session: Session, kind: str, ident: int) -> None:
+    record = get(session, kind, ident)
+    if _references(session, record):
+        raise Conflict("This organisation still owns results or demands; remove those first.")
+    if isinstance(record, Organization):
+        # Children and staff lose the link through the ORM, so each change is audited.
+        for child in session.scalars(
+            select(Organization).where(Organization.parent_id == record.id)
+        ):
+            child.parent_id = None
+        for person in session.scalars(select(Person).where(Person.organization_id == record.id)):
+            person.organization_id = None
+        session.flush()
+    if isinstance(record, Person):
+        # Contributors keep their name and share; only the link to the person goes.
+        for contributor in session.scalars(
+            select(ResultContributor).where(ResultContributor.person_id == record.id)
+        ):
+            contributor.person_id = None
+    session.delete(record)
+    session.flush()

@@ -1,0 +1,37 @@
+"""Request-scoped dependencies: the unit of work of one request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from shelfbridge.core.database import Database
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": {"application/problem+json": {}}}
+    for status, description in (
+        (400, "Bad request"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (422, "Validation failed"),
+    )
+}
+
+
+def database(request: Request) -> Database:
+    db: Database = request.app.state.database
+    return db
+
+
+def read_session(request: Request) -> Iterator[Session]:
+    with database(request).unit_of_work(write=False) as session:
+        yield session
+
+
+def write_session(request: Request) -> Iterator[Session]:
+    """Commits once when the route returns normally; rolls back when it raises."""
+    with database(request).unit_of_work(write=True) as session:
+        yield session

@@ -1,0 +1,45 @@
+"""Page routes that belong to no single domain (home), and the assembly of all pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shelfbridge.registry.models import Demand, Organization, Person, Result
+from shelfbridge.web.deps import read_session
+
+ReadSession = Annotated[Session, Depends(read_session)]
+
+
+def home_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/", response_class=HTMLResponse, name="home")
+    def home(request: Request, session: ReadSession) -> HTMLResponse:
+        counts = {
+            name: session.scalar(select(func.count()).select_from(model)) or 0
+            for name, model in (
+                ("results", Result),
+                ("demands", Demand),
+                ("organizations", Organization),
+                ("people", Person),
+            )
+        }
+        return request.app.state.templates.TemplateResponse(
+            request, "home.html", {"counts": counts}
+        )
+
+    return router
+
+
+def build_router() -> APIRouter:
+    from shelfbridge.registry.pages import build_router as registry_pages
+
+    router = APIRouter(include_in_schema=False)
+    router.include_router(home_router())
+    router.include_router(registry_pages())
+    return router

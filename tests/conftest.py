@@ -1,0 +1,127 @@
+"""Shared fixtures: a real, freshly migrated database per test, on SQLite or PostgreSQL.
+
+A template database is migrated and loaded with reference data once per run; each test gets
+its own copy (a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL), so tests
+can commit like the application does and still never see each other's rows.
+Set ``SHELFBRIDGE_TEST_DATABASE_URL`` to a PostgreSQL URL to run the suite there.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from shelfbridge.core.database import Database
+from shelfbridge.core.settings import Settings
+
+POSTGRES_URL = os.environ.get("SHELFBRIDGE_TEST_DATABASE_URL")
+_counter = itertools.count()
+
+
+def _admin_engine(url: str) -> Any:
+    return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def _build(url: str) -> None:
+    from shelfbridge.registry.reference import load_reference_data
+
+    from shelfbridge.core.migrate import upgrade
+
+    upgrade(url)
+    database = Database(url)
+    with database.unit_of_work() as session:
+        load_reference_data(session)
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if POSTGRES_URL:
+        base = make_url(POSTGRES_URL)
+        name = f"{base.database}_tpl_{uuid.uuid4().hex[:8]}"
+        admin = _admin_engine(POSTGRES_URL)
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = base.set(database=name).render_as_string(hide_password=False)
+        _build(url)
+        yield url
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        url = f"sqlite:///{path}"
+        _build(url)
+        yield url
+
+
+@pytest.fixture
+def db_url(template_db: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh database for one test, migrated and holding the reference data."""
+    if POSTGRES_URL:
+        base = make_url(template_db)
+        name = f"{make_url(POSTGRES_URL).database}_t{os.getpid()}_{next(_counter)}"
+        admin = _admin_engine(POSTGRES_URL)
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{base.database}"'))
+        yield base.set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        source = Path(make_url(template_db).database or "")
+        target = tmp_path / "test.db"
+        shutil.copyfile(source, target)
+        yield f"sqlite:///{target}"
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    db = Database(db_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=db_url, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> Any:
+    from shelfbridge.web.app import create_app
+
+    return create_app(settings, database)
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def run_cli(db_url: str) -> Any:
+    """Run a shelfbridge command against this test's database; returns the click Result."""
+    from typer.testing import CliRunner
+
+    from shelfbridge.cli import app as cli_app
+
+    runner = CliRunner()
+
+    def invoke(*args: str, lang: str = "en", with_db: bool = True) -> Any:
+        extra = ["--db", db_url] if with_db else []
+        return runner.invoke(cli_app, [*args, *extra, "--lang", lang], catch_exceptions=False)
+
+    return invoke
