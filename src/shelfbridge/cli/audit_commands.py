@@ -45,7 +45,7 @@ def verify(
             )
         )
         return
-    reason = translate(report.reason or "").format(seq=report.first_bad_seq)
+    reason = translate(report.reason).format(seq=report.first_bad_seq) if report.reason else ""
     raise fail(
         _("Audit chain broken at sequence {seq}: {reason}", seq=report.first_bad_seq, reason=reason)
     )

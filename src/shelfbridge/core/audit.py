@@ -28,6 +28,7 @@ from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.orm.base import instance_state
 
 from shelfbridge.core.database import Base
+from shelfbridge.core.i18n import N_
 
 GENESIS_HASH = "0" * 64
 SKIPPED_COLUMNS = frozenset({"created_at", "updated_at"})
@@ -347,11 +348,11 @@ def verify_chain(session: Session, expect: tuple[int, str] | None = None) -> Ver
             # A gap means rows were deleted; a smaller number means rows were moved in.
             bad = min(row.seq, expected_seq)
             return VerifyReport(
-                False, checked, expected_seq - 1, bad, "Sequence {seq} is missing or out of order."
+                False, checked, expected_seq - 1, bad, N_("Sequence {seq} is missing or out of order.")
             )
         if row.prev_hash != prev:
             return VerifyReport(
-                False, checked, row.seq, row.seq, "Event {seq} does not follow the event before it."
+                False, checked, row.seq, row.seq, N_("Event {seq} does not follow the event before it.")
             )
         recomputed = event_hash(
             row.seq,
@@ -367,7 +368,7 @@ def verify_chain(session: Session, expect: tuple[int, str] | None = None) -> Ver
         )
         if recomputed != row.hash:
             return VerifyReport(
-                False, checked, row.seq, row.seq, "Event {seq} was changed after it was written."
+                False, checked, row.seq, row.seq, N_("Event {seq} was changed after it was written.")
             )
         prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
     last_seq = expected_seq - 1
@@ -378,7 +379,7 @@ def verify_chain(session: Session, expect: tuple[int, str] | None = None) -> Ver
     if head is not None:
         heads.append((int(head[0]), str(head[1])))
     elif last_seq > 0:
-        return VerifyReport(False, checked, last_seq, 1, "The chain's checkpoint is missing.")
+        return VerifyReport(False, checked, last_seq, 1, N_("The chain's checkpoint is missing."))
     if expect is not None:
         heads.append(expect)
     for head_seq, head_hash in heads:
@@ -388,7 +389,7 @@ def verify_chain(session: Session, expect: tuple[int, str] | None = None) -> Ver
                 checked,
                 last_seq,
                 last_seq + 1,
-                "Events from sequence {seq} on were cut off.",
+                N_("Events from sequence {seq} on were cut off."),
             )
         if head_seq < last_seq:
             return VerifyReport(
@@ -396,11 +397,11 @@ def verify_chain(session: Session, expect: tuple[int, str] | None = None) -> Ver
                 checked,
                 last_seq,
                 head_seq + 1,
-                "Event {seq} was added after the checkpoint.",
+                N_("Event {seq} was added after the checkpoint."),
             )
         if head_hash != prev:
             return VerifyReport(
-                False, checked, last_seq, last_seq, "Event {seq} does not match the checkpoint."
+                False, checked, last_seq, last_seq, N_("Event {seq} does not match the checkpoint.")
             )
     return VerifyReport(True, checked, last_seq)
 

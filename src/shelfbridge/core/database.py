@@ -91,12 +91,11 @@ class Database:
             yield session
             if write:
                 session.commit()
-            else:
-                session.rollback()
         except BaseException:
             session.rollback()
             raise
         finally:
+            # close() ends a read transaction without expiring what was loaded.
             session.close()
 
     def dispose(self) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from shelfbridge.core.i18n import N_
+
 
 @dataclass(frozen=True)
 class FieldProblem:
@@ -27,7 +29,7 @@ class FieldProblem:
 class ShelfbridgeError(Exception):
     status = 500
     type_slug = "internal-error"
-    title = "Internal error"
+    title = N_("Internal error")
 
     def __init__(self, message: str | None = None, **params: Any) -> None:
         self.message = message or self.title
@@ -41,34 +43,34 @@ class ShelfbridgeError(Exception):
 class NotFound(ShelfbridgeError):
     status = 404
     type_slug = "not-found"
-    title = "Not found"
+    title = N_("Not found")
 
     def __init__(self, kind: str = "record", message: str | None = None, **params: Any) -> None:
         # The same message for "does not exist" and "may not be seen": callers never learn which.
-        super().__init__(message or "The requested record does not exist.", **params)
+        super().__init__(message or N_("The requested record does not exist."), **params)
         self.kind = kind
 
 
 class ValidationFailed(ShelfbridgeError):
     status = 422
     type_slug = "validation-failed"
-    title = "Validation failed"
+    title = N_("Validation failed")
 
     def __init__(self, problems: list[FieldProblem]) -> None:
-        super().__init__("Some fields are not valid. Correct them and try again.")
+        super().__init__(N_("Some fields are not valid. Correct them and try again."))
         self.problems = problems
 
 
 class Conflict(ShelfbridgeError):
     status = 409
     type_slug = "conflict"
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class BadRequest(ShelfbridgeError):
     status = 400
     type_slug = "bad-request"
-    title = "Bad request"
+    title = N_("Bad request")
 
 
 class ImportRejected(ShelfbridgeError):
@@ -76,11 +78,11 @@ class ImportRejected(ShelfbridgeError):
 
     status = 422
     type_slug = "import-rejected"
-    title = "Import rejected"
+    title = N_("Import rejected")
 
     def __init__(self, problems: list[FieldProblem], rows_checked: int = 0) -> None:
         super().__init__(
-            "The file was rejected: {count} problem(s) found. Nothing was imported.",
+            N_("The file was rejected: {count} problem(s) found. Nothing was imported."),
             count=len(problems),
         )
         self.problems = problems
@@ -90,4 +92,4 @@ class ImportRejected(ShelfbridgeError):
 class AuditChainBroken(ShelfbridgeError):
     status = 500
     type_slug = "audit-chain-broken"
-    title = "Audit chain broken"
+    title = N_("Audit chain broken")

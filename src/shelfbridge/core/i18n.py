@@ -52,6 +52,11 @@ def gettext(message: str, **params: object) -> str:
 _ = gettext
 
 
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+    """Mark a message id for extraction without translating it now."""
+    return message
+
+
 def negotiate(requested: str | None, accept_language: str | None = None) -> str:
     """Pick a supported language from an explicit choice, then Accept-Language."""
     if requested and requested[:2].lower() in SUPPORTED_LANGUAGES:

@@ -6,75 +6,77 @@ data in ``reference/`` and the ``reference_terms`` table instead.
 
 from __future__ import annotations
 
+from shelfbridge.core.i18n import N_
+
 PUBLIC, PARTNERS, INTERNAL = "public", "partners", "internal"
 
 CONFIDENTIALITY = {
-    PUBLIC: "Public",
-    PARTNERS: "Partners",
-    INTERNAL: "Internal",
+    PUBLIC: N_("Public"),
+    PARTNERS: N_("Partners"),
+    INTERNAL: N_("Internal"),
 }
 
 ORGANIZATION_KINDS = {
-    "university": "University",
-    "research_institute": "Research institute",
-    "national_lab": "National laboratory",
-    "state_key_lab": "State key laboratory",
-    "enterprise": "Enterprise",
-    "fund": "Fund",
-    "pilot_base": "Pilot-test base",
-    "government": "Government body",
-    "service_agency": "Service agency",
+    "university": N_("University"),
+    "research_institute": N_("Research institute"),
+    "national_lab": N_("National laboratory"),
+    "state_key_lab": N_("State key laboratory"),
+    "enterprise": N_("Enterprise"),
+    "fund": N_("Fund"),
+    "pilot_base": N_("Pilot-test base"),
+    "government": N_("Government body"),
+    "service_agency": N_("Service agency"),
 }
 
 RESULT_KINDS = {
-    "paper": "Paper",
-    "invention_patent": "Invention patent",
-    "utility_model": "Utility model",
-    "design": "Design patent",
-    "software_copyright": "Software copyright",
-    "plant_variety": "New plant variety",
-    "prototype": "Prototype",
-    "process": "Process",
-    "standard": "Standard",
-    "other": "Other",
+    "paper": N_("Paper"),
+    "invention_patent": N_("Invention patent"),
+    "utility_model": N_("Utility model"),
+    "design": N_("Design patent"),
+    "software_copyright": N_("Software copyright"),
+    "plant_variety": N_("New plant variety"),
+    "prototype": N_("Prototype"),
+    "process": N_("Process"),
+    "standard": N_("Standard"),
+    "other": N_("Other"),
 }
 
 RESULT_STATUSES = {
-    "draft": "Draft",
-    "available": "Available",
-    "in_negotiation": "In negotiation",
-    "transferred": "Transferred",
-    "archived": "Archived",
+    "draft": N_("Draft"),
+    "available": N_("Available"),
+    "in_negotiation": N_("In negotiation"),
+    "transferred": N_("Transferred"),
+    "archived": N_("Archived"),
 }
 
 DEMAND_STATUSES = {
-    "draft": "Draft",
-    "open": "Open",
-    "in_talks": "In talks",
-    "closed": "Closed",
-    "withdrawn": "Withdrawn",
+    "draft": N_("Draft"),
+    "open": N_("Open"),
+    "in_talks": N_("In talks"),
+    "closed": N_("Closed"),
+    "withdrawn": N_("Withdrawn"),
 }
 
 DEGREES = {
-    "bachelor": "Bachelor",
-    "master": "Master",
-    "phd": "PhD",
-    "postdoc": "Postdoc",
-    "other": "Other",
+    "bachelor": N_("Bachelor"),
+    "master": N_("Master"),
+    "phd": N_("PhD"),
+    "postdoc": N_("Postdoc"),
+    "other": N_("Other"),
 }
 
 TITLES = {
-    "professor": "Professor",
-    "associate_professor": "Associate professor",
-    "lecturer": "Lecturer",
-    "researcher": "Researcher",
-    "associate_researcher": "Associate researcher",
-    "assistant_researcher": "Assistant researcher",
-    "senior_engineer": "Senior engineer",
-    "engineer": "Engineer",
-    "phd_student": "PhD student",
-    "postdoc": "Postdoctoral fellow",
-    "other": "Other",
+    "professor": N_("Professor"),
+    "associate_professor": N_("Associate professor"),
+    "lecturer": N_("Lecturer"),
+    "researcher": N_("Researcher"),
+    "associate_researcher": N_("Associate researcher"),
+    "assistant_researcher": N_("Assistant researcher"),
+    "senior_engineer": N_("Senior engineer"),
+    "engineer": N_("Engineer"),
+    "phd_student": N_("PhD student"),
+    "postdoc": N_("Postdoctoral fellow"),
+    "other": N_("Other"),
 }
 
 TRL_VOCABULARY = "trl"

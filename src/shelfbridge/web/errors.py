@@ -17,7 +17,7 @@ from shelfbridge.core.errors import (
     ShelfbridgeError,
     ValidationFailed,
 )
-from shelfbridge.core.i18n import translate
+from shelfbridge.core.i18n import N_, translate
 
 PROBLEM_TYPE_BASE = "https://shelfbridge.org/problems/"
 HTTP_ERRORS: dict[int, type[ShelfbridgeError]] = {404: NotFound, 400: BadRequest}
@@ -77,21 +77,21 @@ def _validation_problems(exc: RequestValidationError) -> list[FieldProblem]:
         ]
         kind = item.get("type", "")
         if kind == "extra_forbidden":
-            message = "This field cannot be set here."
+            message = N_("This field cannot be set here.")
         elif kind == "missing":
-            message = "This field is required."
+            message = N_("This field is required.")
         elif kind.startswith(("int", "float", "decimal")):
-            message = "Expected a whole number."
+            message = N_("Expected a whole number.")
         elif kind == "string_pattern_mismatch":
-            message = "The value has the wrong form."
+            message = N_("The value has the wrong form.")
         elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-            message = "The value is out of range."
+            message = N_("The value is out of range.")
         elif kind.startswith("date"):
-            message = "Expected a date like 2027-06-30."
+            message = N_("Expected a date like 2027-06-30.")
         elif kind == "json_invalid":
-            message = "The request body is not valid JSON."
+            message = N_("The request body is not valid JSON.")
         else:
-            message = "The value has the wrong type."
+            message = N_("The value has the wrong type.")
         problems.append(FieldProblem(".".join(location) or "body", message))
     return problems
 
@@ -112,7 +112,7 @@ def install(app: FastAPI) -> None:
             return render_error(request, error_class())
         error = ShelfbridgeError()
         error.status = exc.status_code
-        error.title = "Request not allowed" if exc.status_code < 500 else "Internal error"
+        error.title = N_("Request not allowed") if exc.status_code < 500 else N_("Internal error")
         error.message = error.title
         return render_error(request, error)
 
