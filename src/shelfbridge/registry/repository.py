@@ -144,10 +144,16 @@ def list_page(
     session: Session, model: type[Any], filters: dict[str, Any], limit: int, offset: int
 ) -> Page:
     statement = filtered(model, filters)
-    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    items = list(
-        session.scalars(statement.order_by(model.id.desc()).limit(limit).offset(offset)).unique()
-    )
+    ids_query = statement.with_only_columns(model.id)
+    total = session.scalar(select(func.count()).select_from(ids_query.subquery()))
+    # Page through ids alone (an index walk), then load only the rows shown: a deep offset
+    # then skips index entries instead of joined, full-width rows.
+    ids = list(session.scalars(ids_query.order_by(model.id.desc()).limit(limit).offset(offset)))
+    items: list[Any] = []
+    if ids:
+        loaded = {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))
+                  .unique()}
+        items = [loaded[ident] for ident in ids if ident in loaded]
     return Page(items=items, total=int(total or 0), limit=limit, offset=offset)
 
 
