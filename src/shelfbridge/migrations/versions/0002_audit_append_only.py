@@ -54,6 +54,11 @@ POSTGRESQL = [
 
 
 def upgrade() -> None:
+    # The head row exists from the start, so that concurrent first writers lock the same row
+    # instead of racing to create it.
+    op.execute(
+        "INSERT INTO audit_checkpoint (id, head_seq, head_hash) VALUES (1, 0, '" + "0" * 64 + "')"
+    )
     statements = SQLITE if op.get_bind().dialect.name == "sqlite" else POSTGRESQL
     for statement in statements:
         op.execute(statement)

@@ -207,6 +207,7 @@ def list_page(request: Request, session: Session, page: KindPage) -> HTMLRespons
         "notice": take_notice(request),
     }
     partial = is_htmx(request)
+    context["oob"] = partial
     template = "registry/_list_region.html" if partial else "registry/list.html"
     response = render(request, template, context)
     response.headers["Vary"] = "HX-Request"
