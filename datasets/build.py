@@ -142,7 +142,7 @@ def infer_kind(name: str) -> str:
 # Well-known cities looked for in names (provincial capitals, sub-provincial and other large
 # cities whose names are not common words). Left out on purpose, among others: 中山 (中山大学
 # is in Guangzhou), 广安 (广安门医院 is in Beijing), 酒泉, 大同, 日照, 德州, 泰安, 三明.
-KNOWN_CITIES = (
+_KNOWN_CITY_NAMES = (
     "石家庄 唐山 保定 秦皇岛 邢台 邯郸 沧州 廊坊 衡水 张家口 承德 太原 晋城 呼和浩特 包头 "
     "鄂尔多斯 赤峰 沈阳 大连 鞍山 抚顺 本溪 丹东 锦州 营口 盘锦 葫芦岛 长春 哈尔滨 大庆 "
     "齐齐哈尔 牡丹江 佳木斯 南京 苏州 无锡 常州 徐州 南通 扬州 镇江 连云港 盐城 泰州 淮安 "
@@ -153,7 +153,8 @@ KNOWN_CITIES = (
     "东莞 汕头 韶关 湛江 茂名 惠州 江门 肇庆 南宁 桂林 柳州 海口 三亚 成都 绵阳 德阳 自贡 "
     "攀枝花 泸州 乐山 南充 宜宾 遂宁 贵阳 遵义 昆明 拉萨 西安 宝鸡 咸阳 榆林 延安 汉中 兰州 "
     "天水 金昌 嘉峪关 西宁 银川 乌鲁木齐 克拉玛依"
-).split()
+)
+KNOWN_CITIES = _KNOWN_CITY_NAMES.split()
 # Names whose place word is not where the organisation is.
 REGION_OVERRIDES: dict[str, str | None] = {
     "河北工业大学": "120000",  # in Tianjin
@@ -316,7 +317,9 @@ def build_handwritten(
     for item in data["enterprise"]:
         if item["region_code"] not in regions:
             raise BuildError(f"enterprise {item['name']}: unknown region {item['region_code']}")
-        description = f"示例企业（虚构），仅用于演示，不对应任何真实企业。主营：{item['business']}。"
+        description = (
+            f"示例企业（虚构），仅用于演示，不对应任何真实企业。主营：{item['business']}。"
+        )
         enterprises[item["key"]] = Org(
             item["name"], "enterprise", item["region_code"], description=description
         )
@@ -411,7 +414,9 @@ def main(argv: list[str] | None = None) -> int:
 
     DEMO.mkdir(exist_ok=True)
     counts = {
-        "organizations": write_jsonl(DEMO / "organizations.jsonl", (o.record() for o in organizations)),
+        "organizations": write_jsonl(
+            DEMO / "organizations.jsonl", (o.record() for o in organizations)
+        ),
         "people": write_jsonl(
             DEMO / "people.jsonl",
             ({"external_id": p, "name": n, "organization": o} for p, n, o in people),

@@ -129,7 +129,7 @@ def _register(
         name=f"list_{kind}",
         responses=PROBLEM_RESPONSES,
     )
-    def list_records(
+    async def list_records(
         request: Request,
         session: ReadSession,
         criteria: Annotated[dict[str, Any], Depends(filters)],
@@ -151,7 +151,7 @@ def _register(
         name=f"get_{singular}",
         responses=PROBLEM_RESPONSES,
     )
-    def get_record(record_id: int, session: ReadSession) -> dict[str, Any]:
+    async def get_record(record_id: int, session: ReadSession) -> dict[str, Any]:
         return render(service.get(session, kind, record_id))
 
     @router.post(

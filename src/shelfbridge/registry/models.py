@@ -85,10 +85,9 @@ class Organization(Timestamps, Base):
     website: Mapped[str | None] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
 
-    region: Mapped[Region | None] = relationship(lazy="joined")
-    parent: Mapped[Organization | None] = relationship(
-        remote_side=[id], lazy="joined", join_depth=1
-    )
+    # Loaded on demand; lists and pages say what they need through repository.LOAD_OPTIONS.
+    region: Mapped[Region | None] = relationship()
+    parent: Mapped[Organization | None] = relationship(remote_side=[id])
 
 
 class Person(Timestamps, Base):
@@ -106,7 +105,7 @@ class Person(Timestamps, Base):
     expertise: Mapped[list[str]] = mapped_column(JSON, default=list)
     email: Mapped[str | None] = mapped_column(String(200))
 
-    organization: Mapped[Organization | None] = relationship(lazy="joined")
+    organization: Mapped[Organization | None] = relationship()
 
 
 class Result(Timestamps, Base):
@@ -130,12 +129,11 @@ class Result(Timestamps, Base):
     confidentiality: Mapped[str] = mapped_column(String(10), default=v.PUBLIC, index=True)
     status: Mapped[str] = mapped_column(String(20), default="available", index=True)
 
-    owner: Mapped[Organization | None] = relationship(lazy="joined")
+    owner: Mapped[Organization | None] = relationship()
     contributors: Mapped[list[ResultContributor]] = relationship(
         back_populates="result",
         cascade="all, delete-orphan",
         order_by="ResultContributor.position",
-        lazy="selectin",
     )
 
 
@@ -155,7 +153,7 @@ class ResultContributor(Base):
     share: Mapped[Decimal] = mapped_column(Numeric(5, 2, asdecimal=True))
 
     result: Mapped[Result] = relationship(back_populates="contributors")
-    person: Mapped[Person | None] = relationship(lazy="joined")
+    person: Mapped[Person | None] = relationship()
 
 
 class Demand(Timestamps, Base):
@@ -179,8 +177,8 @@ class Demand(Timestamps, Base):
     confidentiality: Mapped[str] = mapped_column(String(10), default=v.PUBLIC, index=True)
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
 
-    enterprise: Mapped[Organization] = relationship(lazy="joined")
-    region: Mapped[Region | None] = relationship(lazy="joined")
+    enterprise: Mapped[Organization] = relationship()
+    region: Mapped[Region | None] = relationship()
 
 
 DOMAIN_MODELS: dict[str, Any] = {

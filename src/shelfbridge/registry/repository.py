@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shelfbridge.registry.models import (
     Demand,
@@ -15,7 +15,20 @@ from shelfbridge.registry.models import (
     ReferenceTerm,
     Region,
     Result,
+    ResultContributor,
 )
+
+
+# What a page of each kind shows besides its own columns, loaded in as few queries as possible.
+LOAD_OPTIONS: dict[type[Any], tuple[Any, ...]] = {
+    Organization: (joinedload(Organization.region), joinedload(Organization.parent)),
+    Person: (joinedload(Person.organization),),
+    Result: (
+        joinedload(Result.owner),
+        selectinload(Result.contributors).joinedload(ResultContributor.person),
+    ),
+    Demand: (joinedload(Demand.enterprise), joinedload(Demand.region)),
+}
 
 
 def region_prefix(code: str) -> str:
@@ -151,14 +164,16 @@ def list_page(
     ids = list(session.scalars(ids_query.order_by(model.id.desc()).limit(limit).offset(offset)))
     items: list[Any] = []
     if ids:
-        loaded = {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))
-                  .unique()}
+        rows = session.scalars(
+            select(model).where(model.id.in_(ids)).options(*LOAD_OPTIONS.get(model, ()))
+        ).unique()
+        loaded = {row.id: row for row in rows}
         items = [loaded[ident] for ident in ids if ident in loaded]
     return Page(items=items, total=int(total or 0), limit=limit, offset=offset)
 
 
 def get_by_id(session: Session, model: type[Any], ident: int) -> Any | None:
-    return session.get(model, ident)
+    return session.get(model, ident, options=LOAD_OPTIONS.get(model, ()))
 
 
 def get_by_external_id(session: Session, model: type[Any], external_id: str) -> Any | None:

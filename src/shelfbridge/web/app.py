@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shelfbridge import __version__
 from shelfbridge.core.audit import current_actor
@@ -35,26 +36,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database or Database.from_settings(settings)
     app.state.templates = make_templates()
 
-    @app.middleware("http")
-    async def _context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        chosen = request.query_params.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
-        language = negotiate(chosen, None) if chosen else settings.default_language()
-        language_token = current_language.set(language)
-        actor_token = current_actor.set("anonymous")
-        request.state.language = language
-        try:
-            response = await call_next(request)
-        finally:
-            current_language.reset(language_token)
-            current_actor.reset(actor_token)
-        if request.query_params.get("lang") in ("zh", "en"):
-            response.set_cookie(
-                LANGUAGE_COOKIE, language, max_age=365 * 86400, httponly=True, samesite="lax"
-            )
-        response.headers.setdefault("Content-Language", language)
-        return response
+    app.add_middleware(RequestContext, default_language=settings.default_language())
 
     errors.install(app)
     static = resources.files("shelfbridge") / "web" / "static"
@@ -66,6 +48,43 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(build_router(), prefix="/api/v1")
     app.include_router(build_pages())
     return app
+
+
+class RequestContext:
+    """Sets the language and the audit actor of each request (a plain ASGI middleware:
+    Starlette's BaseHTTPMiddleware costs a task group per request)."""
+
+    def __init__(self, app: ASGIApp, default_language: str) -> None:
+        self.app = app
+        self.default_language = default_language
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        explicit = request.query_params.get("lang")
+        chosen = explicit or request.cookies.get(LANGUAGE_COOKIE)
+        language = negotiate(chosen, None) if chosen else self.default_language
+        scope.setdefault("state", {})["language"] = language
+        remember = explicit in ("zh", "en")
+
+        async def send_with_language(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Language", language)
+                if remember:
+                    headers.append("Set-Cookie", f"{LANGUAGE_COOKIE}={language}; Max-Age="
+                                   f"{365 * 86400}; Path=/; HttpOnly; SameSite=Lax")
+            await send(message)
+
+        language_token = current_language.set(language)
+        actor_token = current_actor.set("anonymous")
+        try:
+            await self.app(scope, receive, send_with_language)
+        finally:
+            current_language.reset(language_token)
+            current_actor.reset(actor_token)
 
 
 def app_factory() -> Any:

@@ -3,19 +3,24 @@
 Pass 1 streams the file and checks each row with the same rules as the API (the kind's
 :class:`~shelfbridge.registry.specs.RecordSpec`), plus what only a whole file can show:
 duplicate external ids, duplicate credit codes, parents that the file itself holds (earlier or
-later) and loops of parents. It collects every problem. Pass 2 runs only when there is none:
-it reads the file again and writes it chunk by chunk inside one write transaction, so that
-a failure anywhere leaves the database as it was.
+later) and loops of parents. It collects every problem, and keeps the checked rows in a
+temporary file (a spool) rather than in memory. Pass 2 runs only when there is no problem:
+it writes the spooled rows chunk by chunk inside one write transaction, so that a failure
+anywhere leaves the database as it was. Pass 2 checks again what another writer could have
+changed in between (credit codes; references are held by foreign keys).
 """
 
 from __future__ import annotations
 
+import pickle
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from shelfbridge.core.database import Database
@@ -34,6 +39,8 @@ from shelfbridge.registry.specs import SPECS, RecordSpec
 
 Progress = Callable[[str, int, int | None], None]
 CHUNK = 2000
+SQLITE_CACHE_KIB = 65536
+PARENT_REF = "_parent_external_id"  # a spooled organisation's parent, written later
 KINDS = tuple(SPECS)
 
 
@@ -79,10 +86,33 @@ def import_file(
     if not path.is_file():
         raise BadRequest("The file {path} does not exist.", path=str(path))
     report = progress or _no_progress
-    with database.unit_of_work(write=False) as session:
-        rows = _check_file(session, spec, path, fmt, report)
-    with database.unit_of_work() as session:
-        return _write_file(session, spec, path, fmt, rows, report)
+    with tempfile.TemporaryFile() as handle:
+        spool = _Spool(handle)
+        with database.unit_of_work(write=False) as session:
+            rows = _check_file(session, spec, path, fmt, spool, report)
+        try:
+            with database.unit_of_work() as session:
+                _tune_for_bulk(session)
+                return _write_spool(session, spec, spool, rows, report)
+        except IntegrityError:
+            # A record the file refers to was removed between the passes; the transaction
+            # rolled back, so nothing was written.
+            raise ImportRejected(
+                [
+                    FieldProblem(
+                        "",
+                        "The database changed while the file was being imported. Nothing was "
+                        "imported; import the file again.",
+                    )
+                ],
+                rows,
+            ) from None
+
+
+def _tune_for_bulk(session: Session) -> None:
+    """SQLite: a larger page cache for this connection keeps big writes out of the WAL."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}"))
 
 
 # ---------------------------------------------------------------------- one row
@@ -200,11 +230,31 @@ def _chunks(rows: Iterable[SourceRow]) -> Iterator[list[SourceRow]]:
         yield chunk
 
 
+# ---------------------------------------------------------------------- the spool
+class _Spool:
+    """Checked rows, kept on disk between the passes so that memory stays bounded."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._file = handle
+
+    def add(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
+        pickle.dump(rows, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def chunks(self) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+        self._file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self._file)
+            except EOFError:
+                return
+
+
 # ---------------------------------------------------------------------- pass 1: check
 class _Checker:
-    def __init__(self, session: Session, spec: RecordSpec) -> None:
+    def __init__(self, session: Session, spec: RecordSpec, spool: _Spool) -> None:
         self.session = session
         self.spec = spec
+        self.spool = spool
         self.resolver = ImportResolver(session, spec)
         self.problems: list[FieldProblem] = []
         self.rows = 0
@@ -226,6 +276,8 @@ class _Checker:
                 good.append((row.number, clean))
         if self.resolver.self_referencing:
             self.problems.extend(_credit_code_conflicts(self.session, good))
+        if not self.problems:  # once a problem is found nothing will be written
+            self.spool.add(good)
 
     def _across_rows(self, row: SourceRow, clean: dict[str, Any]) -> list[FieldProblem]:
         problems = []
@@ -257,6 +309,8 @@ class _Checker:
             parent = row.values.get("parent")
             if isinstance(parent, str) and parent.strip():
                 self.parents[external_id] = parent.strip()
+            if clean.get("parent_id") == PENDING:
+                clean[PARENT_REF] = self.parents[external_id]
             for ref in self.resolver.forward:
                 if ref not in self.first_row:
                     self.forward.append((row.number, ref))
@@ -326,9 +380,9 @@ def _parent_loops(
 
 
 def _check_file(
-    session: Session, spec: RecordSpec, path: Path, fmt: str, progress: Progress
+    session: Session, spec: RecordSpec, path: Path, fmt: str, spool: _Spool, progress: Progress
 ) -> int:
-    checker = _Checker(session, spec)
+    checker = _Checker(session, spec, spool)
     progress("check", 0, None)
     try:
         with open_reader(path, fmt) as reader:
@@ -352,73 +406,55 @@ def _check_file(
 
 
 # ---------------------------------------------------------------------- pass 2: write
-def _write_file(
-    session: Session, spec: RecordSpec, path: Path, fmt: str, total: int, progress: Progress
+def _write_spool(
+    session: Session, spec: RecordSpec, spool: _Spool, total: int, progress: Progress
 ) -> ImportReport:
-    resolver = ImportResolver(session, spec)
+    resolver = ImportResolver(session, spec, forward=False)
     writer = RecordWriter(session, spec, resolver)
-    waiting: list[SourceRow] = []  # organisations whose parent comes later in the file
     done = 0
     progress("write", 0, total)
 
-    def rejected(problems: list[FieldProblem]) -> ImportRejected:
-        # The database changed between the passes, or the file did: nothing is kept.
-        return ImportRejected(problems, done)
-
     def write(ready: list[tuple[int, dict[str, Any]]]) -> None:
         nonlocal done
-        conflicts = _credit_code_conflicts(session, ready) if resolver.self_referencing else []
-        if conflicts:
-            raise rejected(conflicts)
+        if resolver.self_referencing:
+            conflicts = _credit_code_conflicts(session, ready)
+            if conflicts:  # written since pass 1: nothing is kept
+                raise ImportRejected(conflicts, total)
         writer.write([clean for _number, clean in ready])
         done += len(ready)
         progress("write", done, total)
 
-    def clean_or_fail(row: SourceRow) -> dict[str, Any]:
-        clean, problems = _clean_row(spec, resolver, row)
-        if problems:
-            raise rejected(problems)
-        return clean
+    def with_parent(clean: dict[str, Any]) -> dict[str, Any] | None:
+        """The row with its parent's id, once the parent is written; else None."""
+        found = resolver.organization(clean[PARENT_REF])
+        return None if found is None else {**clean, "parent_id": found[0]}
 
-    try:
-        with open_reader(path, fmt) as reader:
-            for chunk in _chunks(reader.rows()):
-                resolver.start_chunk()
-                resolver.prefetch(row.values for row in chunk)
-                ready: list[tuple[int, dict[str, Any]]] = []
-                for row in chunk:
-                    clean = clean_or_fail(row)
-                    if clean.get("parent_id") == PENDING and ready:
-                        write(ready)  # the parent may be among them
-                        ready = []
-                        clean = clean_or_fail(row)
-                    if clean.get("parent_id") == PENDING:
-                        waiting.append(row)
-                    else:
-                        ready.append((row.number, clean))
-                write(ready)
-    except FileProblem as problem:
-        raise rejected([problem.problem()]) from None
-    while waiting:
-        resolver.start_chunk()
-        ready, later = [], []
-        for row in waiting:
-            clean = clean_or_fail(row)
+    # Organisations whose parent comes later in the file wait for it.
+    waiting: list[tuple[int, dict[str, Any]]] = []
+    for chunk in spool.chunks():
+        ready: list[tuple[int, dict[str, Any]]] = []
+        for number, clean in chunk:
             if clean.get("parent_id") == PENDING:
-                later.append(row)
+                if ready:  # the parent may be among them
+                    write(ready)
+                    ready = []
+                resolved = with_parent(clean)
+                if resolved is None:
+                    waiting.append((number, clean))
+                    continue
+                clean = resolved
+            ready.append((number, clean))
+        write(ready)
+    while waiting:
+        ready, later = [], []
+        for number, clean in waiting:
+            resolved = with_parent(clean)
+            if resolved is None:
+                later.append((number, clean))
             else:
-                ready.append((row.number, clean))
+                ready.append((number, resolved))
         if not ready:  # pragma: no cover - pass 1 ruled out loops and missing parents
-            raise rejected(
-                [
-                    FieldProblem(
-                        "parent",
-                        "No organisation has the external id “{value}”.",
-                        {"value": ""},
-                        later[0].number,
-                    )
-                ]
-            )
+            raise AssertionError("organisations wait for parents that never come")
         write(ready)
         waiting = later
     return ImportReport(spec.kind, total, writer.created, writer.updated, writer.unchanged)

@@ -26,16 +26,17 @@ _IN_CLAUSE = 500  # external ids per IN (…) query
 class ImportResolver(DatabaseResolver):
     """A :class:`DatabaseResolver` that looks references up in bulk and knows the file's rows."""
 
-    def __init__(self, session: Session, spec: RecordSpec) -> None:
+    def __init__(self, session: Session, spec: RecordSpec, *, forward: bool = True) -> None:
         super().__init__(session)
         self.spec = spec
         self.self_referencing = spec.kind == "organizations"
+        self._allow_forward = forward and self.self_referencing
         self.forward: list[str] = []  # references to the file's own rows made by the last clean
         self._org_refs = [f.name for f in spec.fields if isinstance(f, OrganizationRef)]
 
     def organization(self, external_id: str) -> tuple[int, str] | None:
         found = super().organization(external_id)
-        if found is None and self.self_referencing:
+        if found is None and self._allow_forward:
             self.forward.append(external_id)
             return (PENDING, "")
         return found

@@ -130,3 +130,6 @@ def moment(value: datetime | str | None) -> str:
         except ValueError:
             return value
     return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+FORMATTERS = {"moment": moment, "yuan": yuan, "day": day, "budget": budget}

@@ -42,8 +42,8 @@ FIELD_LABELS: dict[str, str] = {
     "budget_min": N_("Minimum budget (yuan)"),
     "budget_max": N_("Maximum budget (yuan)"),
     "deadline": N_("Deadline"),
-    "created_at": N_("Created"),
-    "updated_at": N_("Last changed"),
+    "created_at": N_("Created on"),
+    "updated_at": N_("Last changed on"),
 }
 KIND_FIELD_LABELS: dict[tuple[str, str], str] = {
     ("people", "name"): N_("Full name"),

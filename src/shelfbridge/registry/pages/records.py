@@ -16,6 +16,7 @@ from shelfbridge.core.i18n import N_, gettext, translate
 from shelfbridge.registry import repository, service
 from shelfbridge.registry.models import Demand, Organization, Person, Result
 from shelfbridge.registry.pages.common import (
+    FORMATTERS,
     Lookups,
     ReadSession,
     WriteSession,
@@ -211,6 +212,7 @@ def register(router: APIRouter, page: KindPage) -> None:
             "history": history(session, page, record),
             "related": related_of(session, record),
             "notice": take_notice(request),
+            "fmt": FORMATTERS,
         }
         response = render(request, f"registry/detail_{kind}.html", context)
         return clear_notice(request, response)
