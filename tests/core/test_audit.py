@@ -32,15 +32,18 @@ def _make_history(database: Any) -> None:
 
 
 def test_create_update_delete_each_write_one_event_with_before_and_after(database: Any) -> None:
-    audit.current_actor.set("tester")
-    with database.unit_of_work() as session:
-        org = factories.organization(session)
-        record = factories.result(session, owner=org.external_id, contributors="甲:50;乙:50")
-        record_id = record.id
-    with database.unit_of_work() as session:
-        service.update(session, "results", record_id, {"trl": 8, "contributors": "甲:100"})
-    with database.unit_of_work() as session:
-        service.delete(session, "results", record_id)
+    token = audit.current_actor.set("tester")
+    try:
+        with database.unit_of_work() as session:
+            org = factories.organization(session)
+            record = factories.result(session, owner=org.external_id, contributors="甲:50;乙:50")
+            record_id = record.id
+        with database.unit_of_work() as session:
+            service.update(session, "results", record_id, {"trl": 8, "contributors": "甲:100"})
+        with database.unit_of_work() as session:
+            service.delete(session, "results", record_id)
+    finally:
+        audit.current_actor.reset(token)
     events = [e for e in _events(database) if e.entity_kind == "result"]
     assert [e.action for e in events] == ["create", "update", "delete"]
     created, updated, deleted = events

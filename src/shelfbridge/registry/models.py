@@ -51,6 +51,9 @@ class ClusterMember(Base):
     cluster_key: Mapped[str] = mapped_column(ForeignKey("city_clusters.key"), primary_key=True)
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), primary_key=True)
     coverage: Mapped[str] = mapped_column(String(10))  # whole | partial
+    # Confidence varies inside one cluster (a member city may be [U] where the rest is [S]).
+    confidence: Mapped[str] = mapped_column(String(1))
+    source: Mapped[str] = mapped_column(String(300))
     cluster: Mapped[CityCluster] = relationship(back_populates="members")
 
 

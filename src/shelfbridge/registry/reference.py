@@ -3,8 +3,8 @@
 ``load_reference_data`` brings the tables ``regions``, ``city_clusters``,
 ``city_cluster_members`` and ``reference_terms`` in line with those files; the lookups below
 read the files directly and need no database. The files are built by
-``datasets/build_reference.py``; columns the tables do not have (the confidence marks of
-regions and cluster members, the sources of members) stay in the files.
+``datasets/build_reference.py``. Cluster members carry their own confidence mark and source;
+the confidence of regions (all [S]) stays in the file.
 """
 
 from __future__ import annotations
@@ -73,6 +73,8 @@ def _members(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
             "cluster_key": r["cluster_key"],
             "region_code": r["region_code"],
             "coverage": r["coverage"],
+            "confidence": r["confidence"],
+            "source": r["source"],
         }
         for r in rows
     ]

@@ -88,6 +88,8 @@ def upgrade() -> None:
         sa.Column("cluster_key", sa.String(length=40), nullable=False),
         sa.Column("region_code", sa.String(length=6), nullable=False),
         sa.Column("coverage", sa.String(length=10), nullable=False),
+        sa.Column("confidence", sa.String(length=1), nullable=False),
+        sa.Column("source", sa.String(length=300), nullable=False),
         sa.ForeignKeyConstraint(
             ["cluster_key"],
             ["city_clusters.key"],
