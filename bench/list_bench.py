@@ -24,14 +24,13 @@ from pathlib import Path
 from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import run_load, random_offsets  # noqa: E402
-
+from loadgen import random_offsets, run_load  # noqa: E402
 from shelfbridge.core.database import Database  # noqa: E402
 from shelfbridge.core.migrate import upgrade  # noqa: E402
 from shelfbridge.registry.models import Result  # noqa: E402
 from shelfbridge.registry.reference import load_reference_data  # noqa: E402
 
-FLOOR_APP = '''
+FLOOR_APP = """
 import json
 from starlette.applications import Starlette
 from starlette.responses import Response
@@ -40,7 +39,7 @@ BODY = json.dumps(json.load(open({path!r}))).encode()
 async def page(request):
     return Response(BODY, media_type="application/json")
 app = Starlette(routes=[Route("/floor", page)])
-'''
+"""
 
 
 def free_port() -> int:
@@ -59,14 +58,22 @@ def seed(url: str, rows: int) -> None:
     batch = []
     with database.writer.begin() as conn:
         for n in range(rows):
-            batch.append({
-                "external_id": f"BENCH-{n:07d}", "kind": kinds[n % 4],
-                "title": f"基于深度学习的复杂工况故障诊断方法研究 第{n}号",
-                "abstract": "提出一种融合多源传感信息的诊断模型，在公开数据集上验证。" * 3,
-                "keywords": ["故障诊断", "深度学习", f"k{n % 97}"], "discipline": "控制科学与工程",
-                "ipc_codes": ["G06N 3/08"], "trl": 1 + n % 9, "confidentiality": "public",
-                "status": "available", "created_at": now, "updated_at": now,
-            })
+            batch.append(
+                {
+                    "external_id": f"BENCH-{n:07d}",
+                    "kind": kinds[n % 4],
+                    "title": f"基于深度学习的复杂工况故障诊断方法研究 第{n}号",
+                    "abstract": "提出一种融合多源传感信息的诊断模型，在公开数据集上验证。" * 3,
+                    "keywords": ["故障诊断", "深度学习", f"k{n % 97}"],
+                    "discipline": "控制科学与工程",
+                    "ipc_codes": ["G06N 3/08"],
+                    "trl": 1 + n % 9,
+                    "confidentiality": "public",
+                    "status": "available",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
             if len(batch) == 5000:
                 conn.execute(insert(Result), batch)
                 batch = []
@@ -87,8 +94,10 @@ def wait_ready(port: int, path: str) -> None:
 
 
 def serve(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "uvicorn", *args, "--log-level", "warning",
-                             "--no-access-log"], env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", *args, "--log-level", "warning", "--no-access-log"],
+        env=env,
+    )
 
 
 def main() -> None:
@@ -107,8 +116,17 @@ def main() -> None:
 
     env = {**os.environ, "SHELFBRIDGE_DATABASE_URL": url, "OMP_NUM_THREADS": "1"}
     port = free_port()
-    server = serve(["shelfbridge.web.app:app_factory", "--factory", "--port", str(port),
-                    "--workers", str(options.workers)], env)
+    server = serve(
+        [
+            "shelfbridge.web.app:app_factory",
+            "--factory",
+            "--port",
+            str(port),
+            "--workers",
+            str(options.workers),
+        ],
+        env,
+    )
     rows = []
     try:
         wait_ready(port, "/api/v1/results?limit=1")
@@ -116,13 +134,18 @@ def main() -> None:
             sample = r.read()
         (workdir / "sample.json").write_bytes(sample)
         paths = random_offsets("/api/v1/results", options.rows)
-        result = run_load("127.0.0.1", port, paths, clients=options.clients,
-                          seconds=options.seconds)
+        result = run_load(
+            "127.0.0.1", port, paths, clients=options.clients, seconds=options.seconds
+        )
         rows.append(("GET /api/v1/results (limit 20)", result))
         filtered = random_offsets("/api/v1/results", options.rows // 9)
-        result_f = run_load("127.0.0.1", port,
-                            lambda: filtered() + "&kind=paper&trl_min=3&trl_max=6",
-                            clients=options.clients, seconds=options.seconds)
+        result_f = run_load(
+            "127.0.0.1",
+            port,
+            lambda: filtered() + "&kind=paper&trl_min=3&trl_max=6",
+            clients=options.clients,
+            seconds=options.seconds,
+        )
         rows.append(("… with kind + TRL filters", result_f))
     finally:
         server.terminate()
@@ -131,29 +154,53 @@ def main() -> None:
     floor_module = workdir / "floor_app.py"
     floor_module.write_text(FLOOR_APP.format(path=str(workdir / "sample.json")))
     port = free_port()
-    floor = serve(["floor_app:app", "--app-dir", str(workdir), "--port", str(port),
-                   "--workers", str(options.workers)], env)
+    floor = serve(
+        [
+            "floor_app:app",
+            "--app-dir",
+            str(workdir),
+            "--port",
+            str(port),
+            "--workers",
+            str(options.workers),
+        ],
+        env,
+    )
     try:
         wait_ready(port, "/floor")
-        floor_result = run_load("127.0.0.1", port, lambda: "/floor", clients=options.clients,
-                                seconds=options.seconds)
+        floor_result = run_load(
+            "127.0.0.1", port, lambda: "/floor", clients=options.clients, seconds=options.seconds
+        )
     finally:
         floor.terminate()
         floor.wait()
 
-    print(f"\nlist endpoint, {options.rows:,} results, {options.clients} clients, "
-          f"{options.workers} workers, {options.seconds:.0f} s each, {os.cpu_count()} cores")
-    header = f"{'case':<38}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}" \
-             f"{'vs floor':>10}"
+    print(
+        f"\nlist endpoint, {options.rows:,} results, {options.clients} clients, "
+        f"{options.workers} workers, {options.seconds:.0f} s each, {os.cpu_count()} cores"
+    )
+    header = (
+        f"{'case':<38}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'vs floor':>10}"
+    )
     print(header)
     print("-" * len(header))
     for name, res in [*rows, ("baseline: fixed JSON, no database", floor_result)]:
-        print(f"{name:<38}{res.rate:>9.0f}{res.percentile(0.5):>9.1f}"
-              f"{res.percentile(0.95):>9.1f}{res.percentile(0.99):>9.1f}{res.errors:>8}"
-              f"{res.rate / floor_result.rate:>10.2f}")
+        print(
+            f"{name:<38}{res.rate:>9.0f}{res.percentile(0.5):>9.1f}"
+            f"{res.percentile(0.95):>9.1f}{res.percentile(0.99):>9.1f}{res.errors:>8}"
+            f"{res.rate / floor_result.rate:>10.2f}"
+        )
     print("\ntargets: ≥ 300 req/s and p99 < 100 ms for the plain list")
-    print(json.dumps({"rows": options.rows, "rate": round(rows[0][1].rate),
-                      "p99_ms": round(rows[0][1].percentile(0.99), 1)}))
+    print(
+        json.dumps(
+            {
+                "rows": options.rows,
+                "rate": round(rows[0][1].rate),
+                "p99_ms": round(rows[0][1].percentile(0.99), 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -44,13 +44,20 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _client(host: str, port: int, paths: Callable[[], str], headers: str,
-                  deadline: float, result: LoadResult) -> None:
+async def _client(
+    host: str,
+    port: int,
+    paths: Callable[[], str],
+    headers: str,
+    deadline: float,
+    result: LoadResult,
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < deadline:
-            request = (f"GET {paths()} HTTP/1.1\r\nHost: {host}\r\n{headers}"
-                       "Connection: keep-alive\r\n\r\n").encode()
+            request = (
+                f"GET {paths()} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: keep-alive\r\n\r\n"
+            ).encode()
             started = time.perf_counter()
             writer.write(request)
             status = await _read_response(reader)
@@ -62,21 +69,30 @@ async def _client(host: str, port: int, paths: Callable[[], str], headers: str,
         writer.close()
 
 
-def run_load(host: str, port: int, paths: Callable[[], str], *, clients: int = 8,
-             seconds: float = 10.0, warmup: float = 2.0, headers: dict[str, str] | None = None
-             ) -> LoadResult:
+def run_load(
+    host: str,
+    port: int,
+    paths: Callable[[], str],
+    *,
+    clients: int = 8,
+    seconds: float = 10.0,
+    warmup: float = 2.0,
+    headers: dict[str, str] | None = None,
+) -> LoadResult:
     header_text = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
 
     async def main() -> LoadResult:
         warm = LoadResult(0, 0, 0.0, [])
         end = time.perf_counter() + warmup
-        await asyncio.gather(*(_client(host, port, paths, header_text, end, warm)
-                               for _ in range(clients)))
+        await asyncio.gather(
+            *(_client(host, port, paths, header_text, end, warm) for _ in range(clients))
+        )
         result = LoadResult(0, 0, 0.0, [])
         started = time.perf_counter()
         end = started + seconds
-        await asyncio.gather(*(_client(host, port, paths, header_text, end, result)
-                               for _ in range(clients)))
+        await asyncio.gather(
+            *(_client(host, port, paths, header_text, end, result) for _ in range(clients))
+        )
         result.seconds = time.perf_counter() - started
         return result
 

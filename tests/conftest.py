@@ -8,6 +8,7 @@ Set ``SHELFBRIDGE_TEST_DATABASE_URL`` to a PostgreSQL URL to run the suite there
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import os
 import shutil
@@ -32,9 +33,8 @@ def _admin_engine(url: str) -> Any:
 
 
 def _build(url: str) -> None:
-    from shelfbridge.registry.reference import load_reference_data
-
     from shelfbridge.core.migrate import upgrade
+    from shelfbridge.registry.reference import load_reference_data
 
     upgrade(url)
     database = Database(url)
@@ -122,6 +122,10 @@ def run_cli(db_url: str) -> Any:
 
     def invoke(*args: str, lang: str = "en", with_db: bool = True) -> Any:
         extra = ["--db", db_url] if with_db else []
-        return runner.invoke(cli_app, [*args, *extra, "--lang", lang], catch_exceptions=False)
+        # A command sets its language and actor for the whole process; a copied context keeps
+        # them from leaking into the tests that run after it.
+        return contextvars.copy_context().run(
+            runner.invoke, cli_app, [*args, *extra, "--lang", lang], catch_exceptions=False
+        )
 
     return invoke

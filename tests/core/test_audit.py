@@ -26,8 +26,9 @@ def _make_history(database: Any) -> None:
         for n in range(4):
             factories.result(session, owner=org.external_id, title=f"成果{n}")
     with database.unit_of_work() as session:
-        result = session.scalars(select(audit.AuditEvent.entity_id).where(
-            AuditEvent.entity_kind == "result")).first()
+        result = session.scalars(
+            select(audit.AuditEvent.entity_id).where(AuditEvent.entity_kind == "result")
+        ).first()
         service.update(session, "results", result, {"trl": 7})
 
 
@@ -74,10 +75,12 @@ def test_a_rolled_back_change_leaves_no_event(database: Any) -> None:
 
 def test_the_database_refuses_to_change_or_delete_events(database: Any) -> None:
     _make_history(database)
-    for statement in ("UPDATE audit_events SET actor = 'x' WHERE seq = 1",
-                      "DELETE FROM audit_events WHERE seq = 1",
-                      "UPDATE audit_checkpoint SET head_seq = 1",
-                      "DELETE FROM audit_checkpoint"):
+    for statement in (
+        "UPDATE audit_events SET actor = 'x' WHERE seq = 1",
+        "DELETE FROM audit_events WHERE seq = 1",
+        "UPDATE audit_checkpoint SET head_seq = 1",
+        "DELETE FROM audit_checkpoint",
+    ):
         with pytest.raises(DBAPIError), database.unit_of_work() as session:
             session.execute(text(statement))
     assert audit.verify_chain(database.session(write=False)).ok
@@ -94,8 +97,12 @@ def test_intact_chain_verifies_from_the_cli(database: Any, run_cli: Any) -> None
 def _forge(database: Any, statements: list[str]) -> None:
     with database.writer.begin() as conn:
         if database.dialect == "sqlite":
-            for name in ("audit_events_no_update", "audit_events_no_delete",
-                         "audit_checkpoint_forward_only", "audit_checkpoint_no_delete"):
+            for name in (
+                "audit_events_no_update",
+                "audit_events_no_delete",
+                "audit_checkpoint_forward_only",
+                "audit_checkpoint_no_delete",
+            ):
                 conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
         else:
             conn.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER USER")
@@ -105,22 +112,38 @@ def _forge(database: Any, statements: list[str]) -> None:
 
 
 def _copy_row_sql(seq: int, new_seq: int) -> str:
-    columns = "occurred_at, actor, action, entity_kind, entity_id, external_id, before, after, " \
-              "prev_hash, hash"
-    return (f"INSERT INTO audit_events (seq, {columns}) SELECT {new_seq}, {columns} "
-            f"FROM audit_events WHERE seq = {seq}")
+    columns = (
+        "occurred_at, actor, action, entity_kind, entity_id, external_id, before, after, "
+        "prev_hash, hash"
+    )
+    return (
+        f"INSERT INTO audit_events (seq, {columns}) SELECT {new_seq}, {columns} "
+        f"FROM audit_events WHERE seq = {seq}"
+    )
 
 
 FORGERIES = {
-    "edited": (["UPDATE audit_events SET after = replace(after, '\"trl\":7', '\"trl\":9') "
-                "WHERE seq = 6"], 6),
+    "edited": (
+        ["UPDATE audit_events SET after = replace(after, '\"trl\":7', '\"trl\":9') WHERE seq = 6"],
+        6,
+    ),
     "deleted": (["DELETE FROM audit_events WHERE seq = 3"], 3),
-    "reordered": (["UPDATE audit_events SET seq = 100 WHERE seq = 3",
-                   "UPDATE audit_events SET seq = 3 WHERE seq = 4",
-                   "UPDATE audit_events SET seq = 4 WHERE seq = 100"], 3),
-    "inserted": (["UPDATE audit_events SET seq = seq + 100 WHERE seq >= 4",
-                  "UPDATE audit_events SET seq = seq - 99 WHERE seq >= 104",
-                  _copy_row_sql(2, 4)], 4),
+    "reordered": (
+        [
+            "UPDATE audit_events SET seq = 100 WHERE seq = 3",
+            "UPDATE audit_events SET seq = 3 WHERE seq = 4",
+            "UPDATE audit_events SET seq = 4 WHERE seq = 100",
+        ],
+        3,
+    ),
+    "inserted": (
+        [
+            "UPDATE audit_events SET seq = seq + 100 WHERE seq >= 4",
+            "UPDATE audit_events SET seq = seq - 99 WHERE seq >= 104",
+            _copy_row_sql(2, 4),
+        ],
+        4,
+    ),
     "tail cut": (["DELETE FROM audit_events WHERE seq = 6"], 6),
 }
 
@@ -145,9 +168,14 @@ def test_a_published_head_catches_a_rewritten_tail(database: Any, run_cli: Any) 
     _make_history(database)
     published = run_cli("audit", "head").output.strip()
     # Rewrite history consistently, checkpoint included: only the published head notices.
-    _forge(database, ["DELETE FROM audit_events WHERE seq = 6",
-                      "UPDATE audit_checkpoint SET head_seq = 5, head_hash = "
-                      "(SELECT hash FROM audit_events WHERE seq = 5)"])
+    _forge(
+        database,
+        [
+            "DELETE FROM audit_events WHERE seq = 6",
+            "UPDATE audit_checkpoint SET head_seq = 5, head_hash = "
+            "(SELECT hash FROM audit_events WHERE seq = 5)",
+        ],
+    )
     assert run_cli("audit", "verify").exit_code == 0
     outcome = run_cli("audit", "verify", "--expect", published)
     assert outcome.exit_code == 1

@@ -12,9 +12,17 @@ from shelfbridge.core.i18n import catalog, negotiate, translate
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "shelfbridge"
 KEYWORDS = {
-    "_": None, "gettext": None, "N_": None, "translate": (1,), "FieldError": None,
-    "FieldProblem": (2,), "MoneyError": None, "Conflict": None, "BadRequest": None,
-    "ShelfbridgeError": None, "NotFound": (2,),
+    "_": None,
+    "gettext": None,
+    "N_": None,
+    "translate": (1,),
+    "FieldError": None,
+    "FieldProblem": (2,),
+    "MoneyError": None,
+    "Conflict": None,
+    "BadRequest": None,
+    "ShelfbridgeError": None,
+    "NotFound": (2,),
 }
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 

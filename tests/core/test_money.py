@@ -11,16 +11,23 @@ from hypothesis import strategies as st
 from shelfbridge.core.money import MoneyError, format_yuan, parse_yuan
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("1234.5", "1234.50"), ("￥800000", "800000.00"), (" 0.01 ", "0.01"), (7, "7.00"),
-    ("1.230", "1.23"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1234.5", "1234.50"),
+        ("￥800000", "800000.00"),
+        (" 0.01 ", "0.01"),
+        (7, "7.00"),
+        ("1.230", "1.23"),
+    ],
+)
 def test_amounts_parse_to_two_places(raw: object, expected: str) -> None:
     assert format_yuan(parse_yuan(raw)) == expected
 
 
-@pytest.mark.parametrize("raw", ["", "abc", "1.234", "-1", "1e400", "NaN", 1.5, True,
-                                 "99999999999999.00"])
+@pytest.mark.parametrize(
+    "raw", ["", "abc", "1.234", "-1", "1e400", "NaN", 1.5, True, "99999999999999.00"]
+)
 def test_bad_amounts_are_refused(raw: object) -> None:
     with pytest.raises(MoneyError):
         parse_yuan(raw)

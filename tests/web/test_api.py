@@ -13,13 +13,22 @@ def _seed(database: Any) -> dict[str, Any]:
     with database.unit_of_work() as session:
         uni = factories.organization(session, name="清华大学", region_code="110000")
         ent = factories.enterprise(session, region_code="440300")
-        paper = factories.result(session, kind="paper", trl=2, owner=uni.external_id,
-                                 title="面向储能的固态电解质研究")
-        patent = factories.result(session, kind="invention_patent", trl=6,
-                                  contributors="张三:60;李四:40")
+        paper = factories.result(
+            session, kind="paper", trl=2, owner=uni.external_id, title="面向储能的固态电解质研究"
+        )
+        patent = factories.result(
+            session, kind="invention_patent", trl=6, contributors="张三:60;李四:40"
+        )
         demand = factories.demand(session, ent.external_id)
-        return {"uni": uni.id, "ent": ent.id, "paper": paper.id, "patent": patent.id,
-                "demand": demand.id, "ent_ext": ent.external_id, "uni_ext": uni.external_id}
+        return {
+            "uni": uni.id,
+            "ent": ent.id,
+            "paper": paper.id,
+            "patent": patent.id,
+            "demand": demand.id,
+            "ent_ext": ent.external_id,
+            "uni_ext": uni.external_id,
+        }
 
 
 def test_list_reports_items_and_total_with_limit_and_offset(client: Any, database: Any) -> None:
@@ -32,39 +41,52 @@ def test_list_reports_items_and_total_with_limit_and_offset(client: Any, databas
 
 @pytest.mark.parametrize(
     ("params", "expected"),
-    [({"kind": "paper"}, 1), ({"trl_min": 5}, 1), ({"trl_max": 5}, 1),
-     ({"q": "固态电解质"}, 1), ({"kind": "standard"}, 0)],
+    [
+        ({"kind": "paper"}, 1),
+        ({"trl_min": 5}, 1),
+        ({"trl_max": 5}, 1),
+        ({"q": "固态电解质"}, 1),
+        ({"kind": "standard"}, 0),
+    ],
 )
-def test_result_filters_narrow_the_list(client: Any, database: Any, params: dict[str, Any],
-                                        expected: int) -> None:
+def test_result_filters_narrow_the_list(
+    client: Any, database: Any, params: dict[str, Any], expected: int
+) -> None:
     _seed(database)
     assert client.get("/api/v1/results", params=params).json()["total"] == expected
 
 
-def test_demand_region_filter_includes_cities_inside_a_province(client: Any,
-                                                              database: Any) -> None:
+def test_demand_region_filter_includes_cities_inside_a_province(client: Any, database: Any) -> None:
     _seed(database)  # the demand sits in 440300 (Shenzhen)
     assert client.get("/api/v1/demands", params={"region": "440000"}).json()["total"] == 1
     assert client.get("/api/v1/demands", params={"region": "110000"}).json()["total"] == 0
 
 
-def test_get_shows_references_money_as_text_and_contributors(client: Any,
-                                                             database: Any) -> None:
+def test_get_shows_references_money_as_text_and_contributors(client: Any, database: Any) -> None:
     ids = _seed(database)
     demand = client.get(f"/api/v1/demands/{ids['demand']}").json()
     assert demand["budget_min"] == "500000.00"
     assert demand["enterprise"]["external_id"] == ids["ent_ext"]
     patent = client.get(f"/api/v1/results/{ids['patent']}").json()
     assert [(c["name"], c["share"]) for c in patent["contributors"]] == [
-        ("张三", "60.00"), ("李四", "40.00")]
+        ("张三", "60.00"),
+        ("李四", "40.00"),
+    ]
 
 
 def test_create_update_delete_round_trip(client: Any, database: Any) -> None:
     ids = _seed(database)
-    created = client.post("/api/v1/demands", json={
-        "enterprise": ids["ent_ext"], "title": "寻找污水处理膜材料", "description": "需要耐污染膜。",
-        "budget_min": "100000", "budget_max": "200000.5", "industry": "n",
-    })
+    created = client.post(
+        "/api/v1/demands",
+        json={
+            "enterprise": ids["ent_ext"],
+            "title": "寻找污水处理膜材料",
+            "description": "需要耐污染膜。",
+            "budget_min": "100000",
+            "budget_max": "200000.5",
+            "industry": "n",
+        },
+    )
     assert created.status_code == 201, created.text
     record = created.json()
     assert record["budget_max"] == "200000.50" and record["industry"] == "N"
@@ -75,13 +97,19 @@ def test_create_update_delete_round_trip(client: Any, database: Any) -> None:
     assert client.get(f"/api/v1/demands/{record['id']}").status_code == 404
 
 
-def test_validation_errors_are_problem_json_with_every_field(client: Any,
-                                                             database: Any) -> None:
+def test_validation_errors_are_problem_json_with_every_field(client: Any, database: Any) -> None:
     ids = _seed(database)
-    response = client.post("/api/v1/demands", json={
-        "enterprise": ids["uni_ext"], "title": "", "description": "x",
-        "budget_min": "900", "budget_max": "100", "region_code": "999999",
-    })
+    response = client.post(
+        "/api/v1/demands",
+        json={
+            "enterprise": ids["uni_ext"],
+            "title": "",
+            "description": "x",
+            "budget_min": "900",
+            "budget_max": "100",
+            "region_code": "999999",
+        },
+    )
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
@@ -91,8 +119,7 @@ def test_validation_errors_are_problem_json_with_every_field(client: Any,
     assert body["title"] == "校验未通过"  # Chinese by default
 
 
-def test_budget_order_is_checked_against_the_stored_other_end(client: Any,
-                                                              database: Any) -> None:
+def test_budget_order_is_checked_against_the_stored_other_end(client: Any, database: Any) -> None:
     ids = _seed(database)
     response = client.patch(f"/api/v1/demands/{ids['demand']}", json={"budget_max": "1.00"})
     assert response.status_code == 422
@@ -138,8 +165,10 @@ def test_organisation_that_owns_records_cannot_be_deleted(client: Any, database:
 
 def test_duplicate_external_id_is_a_field_error(client: Any, database: Any) -> None:
     ids = _seed(database)
-    response = client.post("/api/v1/organizations", json={
-        "external_id": ids["uni_ext"], "name": "重名", "kind": "university"})
+    response = client.post(
+        "/api/v1/organizations",
+        json={"external_id": ids["uni_ext"], "name": "重名", "kind": "university"},
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "external_id"
 

@@ -336,8 +336,7 @@ class VerifyReport:
 
 def _rows(session: Session) -> Iterator[AuditEvent]:
     statement = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)
-    for event_row in session.scalars(statement):
-        yield event_row
+    yield from session.scalars(statement)
 
 
 def verify_chain(session: Session, expect: tuple[int, str] | None = None) -> VerifyReport:
@@ -348,11 +347,19 @@ def verify_chain(session: Session, expect: tuple[int, str] | None = None) -> Ver
             # A gap means rows were deleted; a smaller number means rows were moved in.
             bad = min(row.seq, expected_seq)
             return VerifyReport(
-                False, checked, expected_seq - 1, bad, N_("Sequence {seq} is missing or out of order.")
+                False,
+                checked,
+                expected_seq - 1,
+                bad,
+                N_("Sequence {seq} is missing or out of order."),
             )
         if row.prev_hash != prev:
             return VerifyReport(
-                False, checked, row.seq, row.seq, N_("Event {seq} does not follow the event before it.")
+                False,
+                checked,
+                row.seq,
+                row.seq,
+                N_("Event {seq} does not follow the event before it."),
             )
         recomputed = event_hash(
             row.seq,
@@ -368,7 +375,11 @@ def verify_chain(session: Session, expect: tuple[int, str] | None = None) -> Ver
         )
         if recomputed != row.hash:
             return VerifyReport(
-                False, checked, row.seq, row.seq, N_("Event {seq} was changed after it was written.")
+                False,
+                checked,
+                row.seq,
+                row.seq,
+                N_("Event {seq} was changed after it was written."),
             )
         prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
     last_seq = expected_seq - 1

@@ -7,7 +7,8 @@ language. ``status`` is the HTTP status the API answers with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from shelfbridge.core.i18n import N_
@@ -19,7 +20,7 @@ class FieldProblem:
 
     field: str
     message: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclass_field(default_factory=dict)
     row: int | None = None
 
     def render(self, translate: Any) -> str:

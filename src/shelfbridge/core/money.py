@@ -16,7 +16,7 @@ def parse_yuan(value: object) -> Decimal:
     """Parse an amount in yuan. Rejects floats, more than two decimals, and nonsense."""
     if isinstance(value, Decimal):
         amount = value
-    elif isinstance(value, bool) or isinstance(value, float):
+    elif isinstance(value, (bool, float)):
         # Floats cannot carry fen exactly; callers must pass text or Decimal.
         raise MoneyError("Amounts must be written as text, for example 1234.50.")
     elif isinstance(value, int):

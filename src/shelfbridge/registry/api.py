@@ -97,13 +97,19 @@ KINDS: list[
 ]
 
 
+def _fields_given(body: Any) -> dict[str, Any]:
+    """Only the fields the caller sent: an update leaves the others alone."""
+    fields: dict[str, Any] = body.model_dump(exclude_unset=True)
+    return fields
+
+
 def _page_model(name: str, item: type[BaseModel]) -> type[BaseModel]:
     from pydantic import create_model
 
     model: type[BaseModel] = create_model(
         f"{name}Page",
-        items=(list[item], ...),
-        total=(int, ...),  # type: ignore[valid-type]
+        items=(list[item], ...),  # type: ignore[valid-type]
+        total=(int, ...),
         limit=(int, ...),
         offset=(int, ...),
     )
@@ -163,11 +169,11 @@ def _register(
         responses=PROBLEM_RESPONSES,
     )
     def create_record(
-        body: model_in,
-        session: WriteSession,  # type: ignore[valid-type]
+        body: model_in,  # type: ignore[valid-type]
+        session: WriteSession,
         response: Response,
     ) -> dict[str, Any]:
-        record = service.create(session, kind, body.model_dump(exclude_unset=True))
+        record = service.create(session, kind, _fields_given(body))
         response.headers["Location"] = f"/api/v1/{kind}/{record.id}"
         return render(record)
 
@@ -183,7 +189,7 @@ def _register(
         body: model_in,  # type: ignore[valid-type]
         session: WriteSession,
     ) -> dict[str, Any]:
-        record = service.update(session, kind, record_id, body.model_dump(exclude_unset=True))
+        record = service.update(session, kind, record_id, _fields_given(body))
         return render(record)
 
     @router.delete(

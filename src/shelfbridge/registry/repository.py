@@ -18,7 +18,6 @@ from shelfbridge.registry.models import (
     ResultContributor,
 )
 
-
 # What a page of each kind shows besides its own columns, loaded in as few queries as possible.
 LOAD_OPTIONS: dict[type[Any], tuple[Any, ...]] = {
     Organization: (joinedload(Organization.region), joinedload(Organization.parent)),

@@ -74,8 +74,11 @@ class RequestContext:
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("Content-Language", language)
                 if remember:
-                    headers.append("Set-Cookie", f"{LANGUAGE_COOKIE}={language}; Max-Age="
-                                   f"{365 * 86400}; Path=/; HttpOnly; SameSite=Lax")
+                    headers.append(
+                        "Set-Cookie",
+                        f"{LANGUAGE_COOKIE}={language}; Max-Age="
+                        f"{365 * 86400}; Path=/; HttpOnly; SameSite=Lax",
+                    )
             await send(message)
 
         language_token = current_language.set(language)

@@ -29,9 +29,10 @@ def home_router() -> APIRouter:
                 ("people", Person),
             )
         }
-        return request.app.state.templates.TemplateResponse(
+        response: HTMLResponse = request.app.state.templates.TemplateResponse(
             request, "home.html", {"counts": counts}
         )
+        return response
 
     return router
 
