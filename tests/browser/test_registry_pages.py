@@ -64,6 +64,12 @@ def test_demand_with_invalid_budget_shows_the_message_next_to_the_field(
 
     ids = _seed(database)
     page.goto("/demands/new")
+    suggestions = page.locator("#dl-organizations-enterprise option")
+    page.fill("#field-enterprise", "没有这家公司")  # suggestions follow what is typed (htmx)
+    expect(suggestions).to_have_count(0)
+    page.fill("#field-enterprise", "深圳")
+    expect(suggestions).to_have_count(1)
+    expect(suggestions.first).to_have_attribute("value", ids["ent_ext"])
     page.fill("#field-enterprise", ids["ent_ext"])
     page.fill("#field-title", "寻求高精度压力传感器")
     page.fill("#field-description", "精度千分之一。")
@@ -113,8 +119,7 @@ def test_import_with_a_bad_row_shows_row_column_and_reason(
     expect(page).to_have_url(re.compile(r"/import$"))
 
     upload.write_text(
-        "external_id,enterprise,title,description\n"
-        f"D-1,{ids['ent_ext']},需求一,描述一\n",
+        f"external_id,enterprise,title,description\nD-1,{ids['ent_ext']},需求一,描述一\n",
         encoding="utf-8",
     )
     page.set_input_files("#import-file", str(upload))

@@ -16,9 +16,7 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 def _catalog(name: str) -> dict[str, str]:
     with (LOCALE / name).open("rb") as handle:
-        return {
-            str(m.id): str(m.string) for m in read_po(handle) if m.id and not m.fuzzy
-        }
+        return {str(m.id): str(m.string) for m in read_po(handle) if m.id and not m.fuzzy}
 
 
 def _page_messages() -> dict[str, str]:

@@ -186,9 +186,7 @@ def test_a_page_past_the_end_shows_the_last_page(client: Any, database: Any) -> 
     assert '<span class="current" aria-current="page">2</span>' in html
 
 
-def test_htmx_request_gets_only_the_list_and_the_canonical_url(
-    client: Any, database: Any
-) -> None:
+def test_htmx_request_gets_only_the_list_and_the_canonical_url(client: Any, database: Any) -> None:
     _seed(database)
     response = client.get(
         "/results?q=&kind=paper&status=&trl_min=&trl_max=", headers={"HX-Request": "true"}
@@ -300,9 +298,7 @@ def test_creating_a_demand_redirects_to_its_page(client: Any, database: Any) -> 
         assert demand.enterprise_id == ids["ent"]
 
 
-def test_creating_a_result_takes_lists_and_contributors_as_text(
-    client: Any, database: Any
-) -> None:
+def test_creating_a_result_takes_lists_and_contributors_as_text(client: Any, database: Any) -> None:
     ids = _seed(database)
     form = {
         "external_id": "RES-FORM-1",
@@ -373,13 +369,11 @@ def test_missing_required_fields_are_each_marked(client: Any) -> None:
         assert "此项为必填项" in _field_block(response.text, name)
 
 
-def test_edit_form_shows_the_stored_values_in_the_import_format(
-    client: Any, database: Any
-) -> None:
+def test_edit_form_shows_the_stored_values_in_the_import_format(client: Any, database: Any) -> None:
     ids = _seed(database)
     html = client.get(f"/results/{ids['patent']}/edit").text
     assert 'value="H01M 10/0525"' in html
-    assert f"王五@PER-T" in _field_block(html, "contributors")
+    assert "王五@PER-T" in _field_block(html, "contributors")
     assert ":60.00;李四:40.00" in _field_block(html, "contributors")
     assert f'value="{ids["uni_ext"]}"' in html
     assert '<option value="6" selected>' in html
@@ -469,9 +463,7 @@ def test_delete_asks_for_confirmation_then_deletes(client: Any, database: Any) -
     assert "已删除" in client.get("/results").text
 
 
-def test_deleting_an_organisation_that_owns_results_is_refused(
-    client: Any, database: Any
-) -> None:
+def test_deleting_an_organisation_that_owns_results_is_refused(client: Any, database: Any) -> None:
     ids = _seed(database)
     response = client.post(f"/organizations/{ids['uni']}/delete")
     assert response.status_code == 409

@@ -6,13 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from shelfbridge.registry import repository, schemas, service
-from shelfbridge.web.deps import PROBLEM_RESPONSES, read_session, write_session
-
-ReadSession = Annotated[Session, Depends(read_session)]
-WriteSession = Annotated[Session, Depends(write_session)]
+from shelfbridge.web.deps import PROBLEM_RESPONSES, ReadSession, WriteSession
 
 
 def organization_filters(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from shelfbridge.core.database import Database
@@ -37,3 +37,9 @@ async def write_session(request: Request) -> AsyncIterator[Session]:
     """Commits once when the route returns normally; rolls back when it raises."""
     with database(request).unit_of_work(write=True) as session:
         yield session
+
+
+# scope="function": the unit of work ends (commits) before the response leaves, so a client
+# that got 201 or a redirect can rely on the write, and a failed commit is an error response.
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]

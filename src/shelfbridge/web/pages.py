@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from shelfbridge.registry.models import Demand, Organization, Person, Result
-from shelfbridge.web.deps import read_session
-
-ReadSession = Annotated[Session, Depends(read_session)]
+from shelfbridge.web.deps import ReadSession
 
 
 def home_router() -> APIRouter:

@@ -159,10 +159,10 @@ def _clean_row(
         return {}, problems
     known = spec.columns
     damaged: set[str] = set()
+    for name in row.values.keys() - known:
+        problems.append(_unknown_column(name, known, row.number))
     for name, value in row.values.items():
-        if name not in known:
-            problems.append(_unknown_column(name, known, row.number))
-        elif isinstance(value, str) and "\x00" in value:
+        if isinstance(value, str) and "\x00" in value and name in known:
             damaged.add(name)
             problems.append(
                 FieldProblem(

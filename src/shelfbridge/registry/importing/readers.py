@@ -159,13 +159,16 @@ class Reader:
 
 class _TabularReader(Reader):
     columns: list[str]
+    _named = False  # whether every column of the header has a name
 
     def _mapping(
         self, number: int, cells: list[Any] | tuple[Any, ...], *, strict: bool
     ) -> SourceRow:
         """Cells by column; ``strict`` (CSV) also wants as many cells as the header has."""
-        row = SourceRow(number, {})
         width = len(self.columns)
+        if len(cells) == width and self._named:
+            return SourceRow(number, dict(zip(self.columns, cells, strict=True)))
+        row = SourceRow(number, {})
         if strict and len(cells) != width:
             row.problems.append(
                 FieldProblem(
@@ -204,6 +207,7 @@ class CsvReader(_TabularReader):
             if header is None:
                 raise FileProblem("The file is empty.")
             self.columns = [cell.strip() for cell in header]
+            self._named = all(self.columns)
             self._check_delimiter(header)
         except BaseException:
             self._handle.close()
@@ -289,6 +293,7 @@ class XlsxReader(_TabularReader):
             self.columns = [str(_cell_value(cell) or "").strip() for cell in header]
             while self.columns and not self.columns[-1]:
                 self.columns.pop()
+            self._named = all(self.columns)
         except BaseException:
             self._book.close()
             raise

@@ -101,7 +101,7 @@ def _contributor_people(raw: Any) -> Iterable[str]:
         for item in raw:
             if isinstance(item, dict) and item.get("person"):
                 yield str(item["person"]).strip()
-    elif isinstance(raw, str):
+    elif isinstance(raw, str) and "@" in raw:
         for part in raw.split(LIST_SEPARATOR):
             name = part.rpartition(":")[0]
             person = name.partition("@")[2].strip()

@@ -103,22 +103,17 @@ class RecordWriter:
         if not snapshots:
             return
         now = utcnow()
-        params = [
-            {**self._record_values(s), "created_at": now, "updated_at": now} for s in snapshots
-        ]
-        self.session.execute(insert(self.table), params)
-        # One SELECT for the new ids: portable, and far faster on SQLite than RETURNING in
-        # parameter order (which SQLite can only do one row at a time).
-        external_ids = [s["external_id"] for s in snapshots]
-        new_ids = {
-            row.external_id: row.id
-            for row in self.session.execute(
-                select(self.table.c.external_id, self.table.c.id).where(
-                    self.table.c.external_id.in_(external_ids)
-                )
-            )
-        }
-        ids = [new_ids[external_id] for external_id in external_ids]
+        # The timestamps go in as statement values, so that they are converted once per chunk
+        # rather than once per row; RETURNING names each new id by its external id, which
+        # lets SQLAlchemy send the rows in multi-row batches.
+        statement = (
+            insert(self.table)
+            .values(created_at=now, updated_at=now)
+            .returning(self.table.c.external_id, self.table.c.id)
+        )
+        returned = self.session.execute(statement, [self._record_values(s) for s in snapshots])
+        new_ids = {row.external_id: row.id for row in returned}
+        ids = [new_ids[s["external_id"]] for s in snapshots]
         children: list[dict[str, Any]] = []
         for ident, snapshot in zip(ids, snapshots, strict=True):
             snapshot["id"] = ident
@@ -143,10 +138,13 @@ class RecordWriter:
             return
         now = utcnow()
         params = [
-            {"record_id": before["id"], **self._record_values(after), "updated_at": now}
-            for before, after in changes
+            {"record_id": before["id"], **self._record_values(after)} for before, after in changes
         ]
-        statement = update(self.table).where(self.table.c.id == bindparam("record_id"))
+        statement = (
+            update(self.table)
+            .where(self.table.c.id == bindparam("record_id"))
+            .values(updated_at=now)
+        )
         self.session.execute(statement, params)
         if self.with_children:
             moved = [

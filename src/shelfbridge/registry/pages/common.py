@@ -6,22 +6,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from shelfbridge.core.i18n import N_, current_language, gettext
 from shelfbridge.registry import repository
 from shelfbridge.registry import vocabularies as v
-from shelfbridge.web.deps import read_session, write_session
-
-ReadSession = Annotated[Session, Depends(read_session)]
-# scope="function": the unit of work commits before the response leaves, so a redirect is
-# only sent once the change is stored (and a failed commit becomes an error page).
-WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 
 NOTICE_COOKIE = "shelfbridge_notice"
 NOTICES = {
@@ -128,7 +122,7 @@ def moment(value: datetime | str | None) -> str:
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            return value
+            return str(value)
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 

@@ -169,11 +169,9 @@ def build_fields(
     return fields
 
 
-def _choice_options(
-    spec_field: Choice, value: str
-) -> tuple[list[tuple[str, str]], str]:
-    assert spec_field.choices is not None
-    options = [(code, label(spec_field.choices, code)) for code in spec_field.choices]
+def _choice_options(spec_field: Choice, value: str) -> tuple[list[tuple[str, str]], str]:
+    choices = dict(spec_field.choices or {})
+    options = [(code, label(choices, code)) for code in choices]
     if spec_field.default is not None:
         return options, value or spec_field.default
     empty = gettext("Choose…") if spec_field.required else "—"
@@ -224,9 +222,7 @@ def _widget(
         hint_key = "ipc" if name == "ipc_codes" else "list"
         return FormField(widget="text", hint=gettext(HINTS[hint_key]), wide=True, **common)
     if isinstance(spec_field, Money):
-        return FormField(
-            widget="text", hint=gettext(HINTS["money"]), inputmode="decimal", **common
-        )
+        return FormField(widget="text", hint=gettext(HINTS["money"]), inputmode="decimal", **common)
     if isinstance(spec_field, Day):
         return FormField(widget="text", input_type="date", **common)
     if isinstance(spec_field, RegionCode):

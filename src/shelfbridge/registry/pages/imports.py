@@ -14,12 +14,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
+from shelfbridge.core.database import Database
 from shelfbridge.core.errors import ImportRejected, ShelfbridgeError
 from shelfbridge.core.i18n import N_, gettext, translate
+from shelfbridge.registry.importing import FORMATS, import_file
 from shelfbridge.registry.pages.common import is_htmx, render
 from shelfbridge.registry.pages.kinds import PAGES
+from shelfbridge.registry.specs import SPECS
 
-FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl"}
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_PROBLEMS_SHOWN = 1000
 CHUNK = 1024 * 1024
@@ -64,17 +66,21 @@ def _save(upload: UploadFile, target: Path) -> None:
 
 
 def _kinds() -> list[tuple[str, str, list[tuple[str, bool]]]]:
-    """(kind, title, [(column, required)]) for the form and its column help."""
+    """(kind, title, [(column, required)]) in the order files are best imported."""
     return [
-        (kind, gettext(page.title), [(f.name, f.required) for f in page.spec.fields])
-        for kind, page in PAGES.items()
+        (kind, gettext(PAGES[kind].title), [(f.name, f.required) for f in spec.fields])
+        for kind, spec in SPECS.items()
     ]
 
 
-def run_import(request: Request, kind: str, upload: UploadFile | None) -> Outcome:
+def _chosen(kind: str) -> str:
+    return kind if kind in SPECS else next(iter(SPECS))
+
+
+def run_import(database: Database, kind: str, upload: UploadFile | None) -> Outcome:
     filename = PurePath(upload.filename or "").name if upload is not None else ""
     outcome = Outcome(kind=kind, filename=filename)
-    if kind not in PAGES:
+    if kind not in SPECS:
         outcome.message = gettext(N_("Choose what the file holds."))
         return outcome
     if upload is None or not filename:
@@ -88,8 +94,6 @@ def run_import(request: Request, kind: str, upload: UploadFile | None) -> Outcom
         )
         return outcome
 
-    from shelfbridge.registry.importing import import_file
-
     with tempfile.TemporaryDirectory(prefix="shelfbridge-import-") as folder:
         path = Path(folder) / f"upload.{file_format}"
         try:
@@ -101,9 +105,7 @@ def run_import(request: Request, kind: str, upload: UploadFile | None) -> Outcom
             )
             return outcome
         try:
-            outcome.report = import_file(
-                request.app.state.database, kind, path, file_format=file_format
-            )
+            outcome.report = import_file(database, kind, path, file_format=file_format)
         except ImportRejected as rejected:
             problems = sorted(rejected.problems, key=lambda p: (p.row or 0, p.field))
             outcome.problem_count = len(problems)
@@ -123,8 +125,7 @@ def build_router() -> APIRouter:
 
     @router.get("/import", response_class=HTMLResponse, name="page_import")
     def import_form(request: Request) -> HTMLResponse:
-        kind = request.query_params.get("kind", "")
-        context = {"kinds": _kinds(), "kind": kind if kind in PAGES else "results"}
+        context = {"kinds": _kinds(), "kind": _chosen(request.query_params.get("kind", ""))}
         return render(request, "registry/import.html", context)
 
     @router.post("/import", response_class=HTMLResponse, name="page_import_file")
@@ -133,11 +134,11 @@ def build_router() -> APIRouter:
         kind: Annotated[str, Form()] = "",
         file: Annotated[UploadFile | None, File()] = None,
     ) -> HTMLResponse:
-        outcome = run_import(request, kind, file)
+        outcome = run_import(request.app.state.database, kind, file)
         status = 200 if outcome.ok else 422
         context = {
             "kinds": _kinds(),
-            "kind": kind if kind in PAGES else "results",
+            "kind": _chosen(kind),
             "outcome": outcome,
             "max_shown": MAX_PROBLEMS_SHOWN,
         }

@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 from shelfbridge.core.i18n import N_, gettext
 from shelfbridge.registry import vocabularies as v
-from shelfbridge.registry.models import Organization, Result
 from shelfbridge.registry.pages.common import Lookups, budget, day
 from shelfbridge.registry.specs import SPECS, RecordSpec
 from shelfbridge.web.templating import label
@@ -110,23 +109,13 @@ class KindPage:
         return gettext(KIND_FIELD_LABELS.get((self.kind, name)) or FIELD_LABELS.get(name, name))
 
 
-def _link(kind: str, record: Any, text: str | None = None) -> Cell:
-    if record is None:
-        return Cell("")
-    return Cell(text or record.name, href=f"/{kind}/{record.id}")
+def _link(kind: str, record: Any) -> Cell:
+    return Cell("") if record is None else Cell(record.name, href=f"/{kind}/{record.id}")
 
 
 def _region(record: Any) -> str:
     region = getattr(record, "region", None)
     return region.name if region is not None else (record.region_code or "")
-
-
-def _org_name(o: Organization) -> str:
-    return o.name
-
-
-def _result_title(r: Result) -> str:
-    return r.title
 
 
 RESULT_COLUMNS = (
@@ -139,9 +128,7 @@ RESULT_COLUMNS = (
     Column(N_("TRL"), lambda r, _: Cell(str(r.trl) if r.trl else "—"), "num"),
     Column(N_("Owner"), lambda r, _: _link("organizations", r.owner)),
     Column(N_("Discipline"), lambda r, _: Cell(r.discipline or "")),
-    Column(
-        N_("Status"), lambda r, _: Cell(label(v.RESULT_STATUSES, r.status), badge=r.status)
-    ),
+    Column(N_("Status"), lambda r, _: Cell(label(v.RESULT_STATUSES, r.status), badge=r.status)),
 )
 
 DEMAND_COLUMNS = (
@@ -155,9 +142,7 @@ DEMAND_COLUMNS = (
     Column(N_("Region"), lambda d, _: Cell(_region(d))),
     Column(N_("Budget"), lambda d, _: Cell(budget(d.budget_min, d.budget_max)), "num"),
     Column(N_("Deadline"), lambda d, _: Cell(day(d.deadline)), "nowrap"),
-    Column(
-        N_("Status"), lambda d, _: Cell(label(v.DEMAND_STATUSES, d.status), badge=d.status)
-    ),
+    Column(N_("Status"), lambda d, _: Cell(label(v.DEMAND_STATUSES, d.status), badge=d.status)),
 )
 
 ORGANIZATION_COLUMNS = (
@@ -203,7 +188,7 @@ PAGES: dict[str, KindPage] = {
             Filter("confidentiality", N_("Confidentiality"), "choice", v.CONFIDENTIALITY),
             Filter("owner_id", N_("Owner"), "ref", ref_kind="organizations"),
         ),
-        display_name=_result_title,
+        display_name=lambda r: r.title,
     ),
     "demands": KindPage(
         kind="demands",
@@ -237,7 +222,7 @@ PAGES: dict[str, KindPage] = {
             Filter("region", N_("Province"), "region"),
             Filter("parent_id", N_("Parent organisation"), "ref", ref_kind="organizations"),
         ),
-        display_name=_org_name,
+        display_name=lambda o: o.name,
     ),
     "people": KindPage(
         kind="people",

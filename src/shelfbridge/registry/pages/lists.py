@@ -25,7 +25,7 @@ from shelfbridge.registry.pages.common import (
     render,
     take_notice,
 )
-from shelfbridge.registry.pages.kinds import PAGES, Cell, Filter, KindPage
+from shelfbridge.registry.pages.kinds import Filter, KindPage
 from shelfbridge.registry.specs import SPECS
 from shelfbridge.web.templating import label
 
@@ -127,7 +127,8 @@ def read_filters(
 
 def _options(spec: Filter, session: Session, lookups: Lookups) -> list[tuple[str, str]]:
     if spec.kind == "choice" and spec.choices:
-        return [(code, label(spec.choices, code)) for code in spec.choices]
+        choices = dict(spec.choices)
+        return [(code, label(choices, code)) for code in choices]
     if spec.kind == "industry":
         return [(code, f"{code} · {text}") for code, text in lookups.industry.items()]
     if spec.kind == "trl":
@@ -135,6 +136,31 @@ def _options(spec: Filter, session: Session, lookups: Lookups) -> list[tuple[str
     if spec.kind == "region":
         return [(r.code, r.name) for r in repository.regions_by_level(session, "province")]
     return []
+
+
+def _form(
+    page: KindPage,
+    session: Session,
+    lookups: Lookups,
+    criteria: dict[str, Any],
+    raw: dict[str, str],
+    kept: dict[str, str],
+) -> tuple[list[FilterField], list[Chip]]:
+    """The filter form's fields, and the filters by a record shown as chips."""
+    fields: list[FilterField] = []
+    chips: list[Chip] = []
+    for spec in page.filters:
+        if spec.kind != "ref":
+            value = raw.get(spec.name, "")
+            options = _options(spec, session, lookups)
+            fields.append(FilterField(spec.name, gettext(spec.label), spec.kind, value, options))
+        elif spec.name in raw and spec.ref_kind:
+            record = repository.get_by_id(session, SPECS[spec.ref_kind].model, criteria[spec.name])
+            text = record.name if record is not None else "#" + raw[spec.name]
+            rest = {k: value for k, value in kept.items() if k != spec.name}
+            remove = f"/{page.kind}" + query_string(rest)
+            chips.append(Chip(spec.name, gettext(spec.label), raw[spec.name], text, remove))
+    return fields, chips
 
 
 def list_page(request: Request, session: Session, page: KindPage) -> HTMLResponse:
@@ -153,7 +179,6 @@ def list_page(request: Request, session: Session, page: KindPage) -> HTMLRespons
     if not found.items and number > 1 and found.total:
         number = Pager(1, size, found.total).last  # past the end: show the last page
         found = repository.list_page(session, model, criteria, size, (number - 1) * size)
-    pager = Pager(number, size, found.total)
 
     kept = {**raw, "size": "" if size == default_size else str(size)}
 
@@ -161,59 +186,32 @@ def list_page(request: Request, session: Session, page: KindPage) -> HTMLRespons
         return f"/{page.kind}" + query_string({**kept, "page": "" if n == 1 else str(n)})
 
     canonical = page_href(number)
-    chips = []
-    fields = []
-    for spec in page.filters:
-        if spec.kind == "ref":
-            if spec.name in raw and spec.ref_kind:
-                ref_model = SPECS[spec.ref_kind].model
-                record = repository.get_by_id(session, ref_model, criteria[spec.name])
-                text = record.name if record is not None else "#" + raw[spec.name]
-                rest = {k: value for k, value in kept.items() if k != spec.name}
-                chips.append(
-                    Chip(
-                        spec.name,
-                        gettext(spec.label),
-                        raw[spec.name],
-                        text,
-                        f"/{page.kind}" + query_string(rest),
-                    )
-                )
-            continue
-        fields.append(
-            FilterField(
-                spec.name,
-                gettext(spec.label),
-                spec.kind,
-                raw.get(spec.name, ""),
-                _options(spec, session, lookups),
-            )
-        )
-    rows: list[tuple[Any, list[Cell]]] = [
-        (record, [column.cell(record, lookups) for column in page.columns])
-        for record in found.items
-    ]
+    fields, chips = _form(page, session, lookups, criteria, raw, kept)
+    partial = is_htmx(request)
     context = {
         "page": page,
         "fields": fields,
         "chips": chips,
-        "rows": rows,
-        "pager": pager,
+        "rows": [
+            (record, [column.cell(record, lookups) for column in page.columns])
+            for record in found.items
+        ],
+        "pager": Pager(number, size, found.total),
         "page_href": page_href,
         "page_sizes": PAGE_SIZES,
         "size": size,
         "canonical_url": request.url.replace(query=canonical.partition("?")[2]),
         "filtered": bool(raw),
-        "notice": take_notice(request),
+        "oob": partial,  # the language links follow the new URL
+        "notice": None if partial else take_notice(request),
     }
-    partial = is_htmx(request)
-    context["oob"] = partial
     template = "registry/_list_region.html" if partial else "registry/list.html"
     response = render(request, template, context)
     response.headers["Vary"] = "HX-Request"
     if partial:
         response.headers["HX-Push-Url"] = canonical
+        return response
     return clear_notice(request, response)
 
 
-__all__ = ["PAGES", "Pager", "list_page", "read_filters"]
+__all__ = ["Pager", "list_page", "read_filters"]

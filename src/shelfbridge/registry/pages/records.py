@@ -18,8 +18,6 @@ from shelfbridge.registry.models import Demand, Organization, Person, Result
 from shelfbridge.registry.pages.common import (
     FORMATTERS,
     Lookups,
-    ReadSession,
-    WriteSession,
     clear_notice,
     leave_notice,
     moment,
@@ -35,6 +33,7 @@ from shelfbridge.registry.pages.forms import (
 )
 from shelfbridge.registry.pages.kinds import PAGES, KindPage
 from shelfbridge.registry.pages.lists import list_page
+from shelfbridge.web.deps import ReadSession, WriteSession
 
 ACTIONS = {"create": N_("Created"), "update": N_("Changed"), "delete": N_("Deleted")}
 RELATED_SIZE = 5
@@ -109,9 +108,7 @@ def _related(
 def related_of(session: Session, record: Any) -> list[Related]:
     if isinstance(record, Organization):
         return [
-            _related(
-                session, N_("Results owned"), "results", {"owner_id": record.id}, _title
-            ),
+            _related(session, N_("Results owned"), "results", {"owner_id": record.id}, _title),
             _related(
                 session, N_("Demands posted"), "demands", {"enterprise_id": record.id}, _title
             ),
@@ -225,12 +222,8 @@ def register(router: APIRouter, page: KindPage) -> None:
         context = _form_context(page, session, form_values(page, record), [], record=record)
         return render(request, "registry/form.html", context)
 
-    @router.post(
-        f"/{kind}/{{record_id:int}}/edit", response_model=None, name=f"page_update_{kind}"
-    )
-    def update(
-        request: Request, record_id: int, session: WriteSession, data: FormData
-    ) -> Response:
+    @router.post(f"/{kind}/{{record_id:int}}/edit", response_model=None, name=f"page_update_{kind}")
+    def update(request: Request, record_id: int, session: WriteSession, data: FormData) -> Response:
         values = _submitted(page, data)
         try:
             service.update(session, kind, record_id, values)
