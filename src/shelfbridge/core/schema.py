@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shelfbridge.accounts import models as _accounts  # noqa: F401
 from shelfbridge.core import audit as _audit  # noqa: F401
 from shelfbridge.core.database import Base
 from shelfbridge.registry import models as _registry  # noqa: F401

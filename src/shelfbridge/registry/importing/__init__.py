@@ -6,7 +6,8 @@ CLI and the web import page both call these.
 
 from __future__ import annotations
 
-from shelfbridge.registry.importing.engine import KINDS, ImportReport, Progress, import_file
+from shelfbridge.registry.importing.checking import Progress
+from shelfbridge.registry.importing.engine import KINDS, ImportReport, import_file
 from shelfbridge.registry.importing.exporters import export_file
 from shelfbridge.registry.importing.readers import FORMATS, detect_format
 

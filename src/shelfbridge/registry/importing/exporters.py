@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from shelfbridge.core.database import Database
 from shelfbridge.registry.fields import LIST_SEPARATOR
-from shelfbridge.registry.importing.engine import Progress, spec_for
+from shelfbridge.registry.importing.checking import Progress
+from shelfbridge.registry.importing.engine import spec_for
 from shelfbridge.registry.importing.readers import detect_format
 from shelfbridge.registry.specs import RecordSpec
 
