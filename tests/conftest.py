@@ -129,3 +129,14 @@ def run_cli(db_url: str) -> Any:
         )
 
     return invoke
+
+
+@pytest.fixture(autouse=True)
+def act_as_system() -> Iterator[None]:
+    """Direct service calls in tests act as the platform (as the CLI does); web requests set
+    their own actor per request, so pages and the API are still tested as their callers."""
+    from shelfbridge.accounts.actor import SYSTEM, current_actor
+
+    token = current_actor.set(SYSTEM)
+    yield
+    current_actor.reset(token)

@@ -32,8 +32,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     # create, change and delete the organisation's records
     "record.write": frozenset({ORG_ADMIN, OFFICER, ENTERPRISE_USER}),
-    # see contributor shares and money fields of the organisation's records
-    "record.read_sensitive": frozenset({ORG_ADMIN, OFFICER}),
+    # see contributor shares and money fields of the organisation's records; every role that
+    # writes a record also reads these, so an edit form never shows what its user may not see
+    "record.read_sensitive": frozenset({ORG_ADMIN, OFFICER, ENTERPRISE_USER}),
     # give and withdraw sharing grants on the organisation's records
     "record.share": frozenset({ORG_ADMIN, OFFICER}),
     # invite, change the role of, and remove members

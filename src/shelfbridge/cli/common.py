@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from shelfbridge.accounts.actor import SYSTEM
+from shelfbridge.accounts.actor import current_actor as accounts_actor
 from shelfbridge.core.audit import current_actor
 from shelfbridge.core.database import Database
 from shelfbridge.core.i18n import current_language, negotiate
@@ -45,6 +47,8 @@ def open_database(db: str | None, lang: str | None = None) -> tuple[Settings, Da
     language = negotiate(lang or env_language) if (lang or env_language) else "zh"
     current_language.set(language)
     current_actor.set(f"cli:{os.environ.get('USER') or os.environ.get('USERNAME') or 'unknown'}")
+    # An operator at the command line acts as the platform itself.
+    accounts_actor.set(SYSTEM)
     return settings, Database.from_settings(settings)
 
 

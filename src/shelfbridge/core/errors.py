@@ -52,6 +52,26 @@ class NotFound(ShelfbridgeError):
         self.kind = kind
 
 
+class PermissionDenied(ShelfbridgeError):
+    """The caller may see the record (or route) but not do this with it."""
+
+    status = 403
+    type_slug = "forbidden"
+    title = N_("Not allowed")
+
+    def __init__(self, message: str | None = None, **params: Any) -> None:
+        super().__init__(message or N_("You are not allowed to do this."), **params)
+
+
+class NotAuthenticated(ShelfbridgeError):
+    status = 401
+    type_slug = "not-authenticated"
+    title = N_("Sign-in required")
+
+    def __init__(self, message: str | None = None, **params: Any) -> None:
+        super().__init__(message or N_("Sign in to do this."), **params)
+
+
 class ValidationFailed(ShelfbridgeError):
     status = 422
     type_slug = "validation-failed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,43 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=200, description="Largest page size a list accepts.")
     secret_key: str = Field(
         default="change-me-in-production", description="Key that signs cookies."
+    )
+    session_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        description="A signed-in session ends after this many minutes without a request.",
+    )
+    session_max_hours: int = Field(
+        default=12,
+        ge=1,
+        description="A signed-in session ends this many hours after sign-in, active or not.",
+    )
+    cookie_secure: Literal["auto"] | bool = Field(
+        default="auto",
+        description="Mark cookies Secure: auto (when the request came over https), true or false.",
+    )
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins in a row after which a username is locked.",
+    )
+    login_lockout_minutes: int = Field(
+        default=15, ge=1, description="How long a locked username stays locked, in minutes."
+    )
+    login_ip_max_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins from one client address within the window that block it.",
+    )
+    login_ip_window_minutes: int = Field(
+        default=10,
+        ge=1,
+        description="The window, in minutes, of the per-address limit on failed sign-ins.",
+    )
+    api_token_lifetime_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Days a new API token stays valid; empty: until it is revoked.",
     )
 
     def resolved_database_url(self) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from shelfbridge.accounts.visibility import visible_clause
 from shelfbridge.registry.models import (
     Demand,
     Organization,
@@ -99,8 +100,9 @@ def _contains(column: Any, text: str) -> Any:
 
 
 def filtered(model: type[Any], filters: dict[str, Any]) -> Select[Any]:
-    """A SELECT of one kind narrowed by the filters its list accepts."""
-    statement = select(model)
+    """A SELECT of one kind narrowed to what the current actor may see and by the filters
+    its list accepts."""
+    statement = select(model).where(visible_clause(model))
     q = filters.get("q")
     if model is Result:
         if q:
@@ -172,11 +174,23 @@ def list_page(
 
 
 def get_by_id(session: Session, model: type[Any], ident: int) -> Any | None:
-    return session.get(model, ident, options=LOAD_OPTIONS.get(model, ()))
+    """The record, or None when it does not exist or the current actor may not see it."""
+    statement = (
+        select(model)
+        .where(model.id == ident, visible_clause(model))
+        .options(*LOAD_OPTIONS.get(model, ()))
+    )
+    return session.scalars(statement).unique().first()
 
 
 def get_by_external_id(session: Session, model: type[Any], external_id: str) -> Any | None:
-    return session.scalars(select(model).where(model.external_id == external_id)).first()
+    statement = select(model).where(model.external_id == external_id, visible_clause(model))
+    return session.scalars(statement).unique().first()
+
+
+def count_visible(session: Session, model: type[Any]) -> int:
+    statement = select(func.count()).select_from(model).where(visible_clause(model))
+    return int(session.scalar(statement) or 0)
 
 
 def regions_by_level(session: Session, level: str, parent: str | None = None) -> list[Region]:

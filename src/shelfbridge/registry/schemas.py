@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shelfbridge.accounts.visibility import hidden_fields
+
 MONEY_PATTERN = r"^\d{1,13}(\.\d{1,2})?$"
 
 
@@ -116,6 +118,9 @@ class ResultOut(BaseModel):
     contributors: list[ContributorOut]
     confidentiality: str
     status: str
+    hidden_fields: list[str] = Field(
+        default_factory=list, description="fields withheld from this caller (shares, money)"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -152,6 +157,9 @@ class DemandOut(BaseModel):
     deadline: date | None
     confidentiality: str
     status: str
+    hidden_fields: list[str] = Field(
+        default_factory=list, description="fields withheld from this caller (shares, money)"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -207,6 +215,7 @@ def person_out(p: Any) -> dict[str, Any]:
 
 
 def result_out(r: Any) -> dict[str, Any]:
+    hidden = hidden_fields(r)
     return {
         "id": r.id,
         "external_id": r.external_id,
@@ -218,10 +227,13 @@ def result_out(r: Any) -> dict[str, Any]:
         "ipc_codes": list(r.ipc_codes or []),
         "trl": r.trl,
         "owner": reference(r.owner),
-        "contributors": [
+        "contributors": []
+        if "contributors" in hidden
+        else [
             {"name": c.name, "share": str(c.share), "person": reference(c.person)}
             for c in r.contributors
         ],
+        "hidden_fields": list(hidden),
         "confidentiality": r.confidentiality,
         "status": r.status,
         "created_at": r.created_at,
@@ -230,6 +242,7 @@ def result_out(r: Any) -> dict[str, Any]:
 
 
 def demand_out(d: Any) -> dict[str, Any]:
+    hidden = hidden_fields(d)
     return {
         "id": d.id,
         "external_id": d.external_id,
@@ -239,8 +252,9 @@ def demand_out(d: Any) -> dict[str, Any]:
         "industry": d.industry,
         "region_code": d.region_code,
         "region_name": d.region.name if d.region else None,
-        "budget_min": money(d.budget_min),
-        "budget_max": money(d.budget_max),
+        "budget_min": None if "budget_min" in hidden else money(d.budget_min),
+        "budget_max": None if "budget_max" in hidden else money(d.budget_max),
+        "hidden_fields": list(hidden),
         "deadline": d.deadline,
         "confidentiality": d.confidentiality,
         "status": d.status,

@@ -8,7 +8,16 @@ from typing import Any
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from shelfbridge.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from shelfbridge.accounts import visibility
+from shelfbridge.accounts.actor import current_actor
+from shelfbridge.core.errors import (
+    Conflict,
+    FieldProblem,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from shelfbridge.core.i18n import N_
 from shelfbridge.core.models import new_external_id
 from shelfbridge.registry import repository
 from shelfbridge.registry.models import (
@@ -56,6 +65,69 @@ def _check_unique(
     return problems
 
 
+# The field that names the organisation a record belongs to, per kind.
+OWNER_FIELDS = {"results": "owner", "demands": "enterprise", "people": "organization"}
+NOT_YOURS = N_("You can only act for organisations in which your role allows it.")
+
+
+def _writable_organization(kind: str, record: Any) -> int | None:
+    """The organisation whose write permission governs this record."""
+    if kind == "organizations":
+        return int(record.id)
+    if kind == "people":
+        return record.organization_id  # type: ignore[no-any-return]
+    return visibility.owner_of(record)
+
+
+def _may_write(kind: str, organization_id: int | None) -> bool:
+    actor = current_actor.get()
+    if actor.is_unrestricted:
+        return True
+    if organization_id is None:
+        return False  # ownerless records (public literature, the registry) are the platform's
+    permission = "members.manage" if kind == "organizations" else visibility.WRITE
+    return actor.can(permission, organization_id)
+
+
+def _authorize_create(kind: str, clean: dict[str, Any]) -> list[FieldProblem]:
+    actor = current_actor.get()
+    if actor.is_unrestricted:
+        return []
+    if kind == "organizations" or not actor.orgs_with(visibility.WRITE):
+        raise PermissionDenied()
+    owner_field = OWNER_FIELDS[kind]
+    owner = clean.get(spec_for(kind).field(owner_field).target)
+    if not _may_write(kind, owner):
+        return [FieldProblem(owner_field, NOT_YOURS)]
+    sensitive = visibility.SENSITIVE_FIELDS.get(kind, ())
+    if any(clean.get(name) for name in sensitive) and not actor.can(
+        visibility.READ_SENSITIVE, owner
+    ):
+        return [
+            FieldProblem(name, "You are not allowed to set this field.")
+            for name in sensitive
+            if clean.get(name)
+        ]
+    return []
+
+
+def _authorize_update(
+    kind: str, record: Any, raw: Mapping[str, Any], clean: dict[str, Any]
+) -> list[FieldProblem]:
+    if current_actor.get().is_unrestricted:
+        return []
+    problems = []
+    owner_field = OWNER_FIELDS.get(kind)
+    if owner_field and owner_field in raw:
+        target = spec_for(kind).field(owner_field).target
+        if clean.get(target) != getattr(record, target):
+            problems.append(FieldProblem(owner_field, "The owner of a record cannot be changed."))
+    for name in visibility.SENSITIVE_FIELDS.get(kind, ()):
+        if name in raw and not visibility.can_see_sensitive(record):
+            problems.append(FieldProblem(name, "You are not allowed to set this field."))
+    return problems
+
+
 def _apply(record: Any, clean: dict[str, Any]) -> None:
     for key, value in clean.items():
         if key == "contributors":
@@ -75,7 +147,13 @@ def _set_contributors(result: Result, contributors: list[dict[str, Any]]) -> Non
 def create(session: Session, kind: str, raw: Mapping[str, Any]) -> Any:
     spec = spec_for(kind)
     resolver = repository.DatabaseResolver(session)
+    if not current_actor.get().is_unrestricted and not current_actor.get().orgs_with(
+        visibility.WRITE
+    ):
+        raise PermissionDenied()
     clean, problems = spec.clean(raw, resolver)
+    if not problems:
+        problems = _authorize_create(kind, clean)
     if not problems:
         problems = _check_unique(session, spec, clean, None)
     if problems:
@@ -93,7 +171,11 @@ def update(session: Session, kind: str, ident: int, raw: Mapping[str, Any]) -> A
     spec = spec_for(kind)
     record = get(session, kind, ident)
     resolver = repository.DatabaseResolver(session)
+    if not _may_write(kind, _writable_organization(kind, record)):
+        raise PermissionDenied()
     clean, problems = spec.clean(raw, resolver, partial=True)
+    if not problems:
+        problems = _authorize_update(kind, record, raw, clean)
     if "external_id" in raw and clean.get("external_id") is None:
         problems.append(FieldProblem("external_id", "This field is required."))
     if not problems:
@@ -124,6 +206,8 @@ def _references(session: Session, record: Any) -> bool:
 
 def delete(session: Session, kind: str, ident: int) -> None:
     record = get(session, kind, ident)
+    if not _may_write(kind, _writable_organization(kind, record)):
+        raise PermissionDenied()
     if _references(session, record):
         raise Conflict("This organisation still owns results or demands; remove those first.")
     if isinstance(record, Organization):

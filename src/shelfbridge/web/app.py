@@ -11,6 +11,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shelfbridge import __version__
+from shelfbridge.accounts.actor import ANONYMOUS
+from shelfbridge.accounts.actor import current_actor as request_actor
 from shelfbridge.core.audit import current_actor
 from shelfbridge.core.database import Database
 from shelfbridge.core.i18n import current_language, negotiate
@@ -83,11 +85,14 @@ class RequestContext:
 
         language_token = current_language.set(language)
         actor_token = current_actor.set("anonymous")
+        # Deny by default: until authentication says otherwise, a request is anonymous.
+        request_actor_token = request_actor.set(ANONYMOUS)
         try:
             await self.app(scope, receive, send_with_language)
         finally:
             current_language.reset(language_token)
             current_actor.reset(actor_token)
+            request_actor.reset(request_actor_token)
 
 
 def app_factory() -> Any:

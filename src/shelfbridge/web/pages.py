@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
 
+from shelfbridge.registry import repository
 from shelfbridge.registry.models import Demand, Organization, Person, Result
 from shelfbridge.web.deps import ReadSession
 
@@ -16,7 +16,7 @@ def home_router() -> APIRouter:
     @router.get("/", response_class=HTMLResponse, name="home")
     def home(request: Request, session: ReadSession) -> HTMLResponse:
         counts = {
-            name: session.scalar(select(func.count()).select_from(model)) or 0
+            name: repository.count_visible(session, model)
             for name, model in (
                 ("results", Result),
                 ("demands", Demand),

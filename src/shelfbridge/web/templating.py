@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi.templating import Jinja2Templates
 
+from shelfbridge.accounts.visibility import hidden_fields
 from shelfbridge.core.i18n import current_language, gettext, translate
 from shelfbridge.registry import vocabularies
 
@@ -28,6 +29,7 @@ def make_templates() -> Jinja2Templates:
         "language": lambda: current_language.get(),
         "label": label,
         "v": vocabularies,
+        "hidden_fields": hidden_fields,
     }
     env.globals.update(globals_)
     return templates

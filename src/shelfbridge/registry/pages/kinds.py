@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from shelfbridge.accounts.visibility import hidden_fields
 from shelfbridge.core.i18n import N_, gettext
 from shelfbridge.registry import vocabularies as v
 from shelfbridge.registry.pages.common import Lookups, budget, day
@@ -140,7 +141,11 @@ DEMAND_COLUMNS = (
     Column(N_("Enterprise"), lambda d, _: _link("organizations", d.enterprise)),
     Column(N_("Industry"), lambda d, lk: Cell(lk.industry_label(d.industry))),
     Column(N_("Region"), lambda d, _: Cell(_region(d))),
-    Column(N_("Budget"), lambda d, _: Cell(budget(d.budget_min, d.budget_max)), "num"),
+    Column(
+        N_("Budget"),
+        lambda d, _: Cell("—" if hidden_fields(d) else budget(d.budget_min, d.budget_max)),
+        "num",
+    ),
     Column(N_("Deadline"), lambda d, _: Cell(day(d.deadline)), "nowrap"),
     Column(N_("Status"), lambda d, _: Cell(label(v.DEMAND_STATUSES, d.status), badge=d.status)),
 )
