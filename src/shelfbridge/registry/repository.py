@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from shelfbridge.accounts.visibility import visible_clause
+from shelfbridge.accounts import security
+from shelfbridge.accounts.visibility import kind_of, visible_clause
 from shelfbridge.registry.models import (
     Demand,
     Organization,
@@ -29,6 +30,12 @@ LOAD_OPTIONS: dict[type[Any], tuple[Any, ...]] = {
     ),
     Demand: (joinedload(Demand.enterprise), joinedload(Demand.region)),
 }
+
+
+def note_reads(model: type[Any], records: list[Any]) -> None:
+    kind = kind_of(model)
+    if kind is not None:
+        security.note_reads(kind, records)
 
 
 def region_prefix(code: str) -> str:
@@ -170,6 +177,7 @@ def list_page(
         ).unique()
         loaded = {row.id: row for row in rows}
         items = [loaded[ident] for ident in ids if ident in loaded]
+        note_reads(model, items)
     return Page(items=items, total=int(total or 0), limit=limit, offset=offset)
 
 
@@ -180,7 +188,10 @@ def get_by_id(session: Session, model: type[Any], ident: int) -> Any | None:
         .where(model.id == ident, visible_clause(model))
         .options(*LOAD_OPTIONS.get(model, ()))
     )
-    return session.scalars(statement).unique().first()
+    record = session.scalars(statement).unique().first()
+    if record is not None:
+        note_reads(model, [record])
+    return record
 
 
 def get_by_external_id(session: Session, model: type[Any], external_id: str) -> Any | None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shelfbridge import __version__
+from shelfbridge.accounts import security
 from shelfbridge.accounts.actor import ANONYMOUS
 from shelfbridge.accounts.actor import current_actor as request_actor
+from shelfbridge.accounts.policy import enforce_route_policy
 from shelfbridge.core.audit import current_actor
 from shelfbridge.core.database import Database
 from shelfbridge.core.i18n import current_language, negotiate
@@ -31,6 +33,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         description="Technology-transfer platform: registry of organisations, people, "
         "results (成果) and technology demands (技术需求).",
         openapi_url="/api/v1/openapi.json",
+        dependencies=[Depends(enforce_route_policy)],
         docs_url="/api/v1/docs",
         redoc_url=None,
     )
@@ -38,7 +41,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database or Database.from_settings(settings)
     app.state.templates = make_templates()
 
-    app.add_middleware(RequestContext, default_language=settings.default_language())
+    app.add_middleware(
+        RequestContext, default_language=settings.default_language(), database=app.state.database
+    )
 
     errors.install(app)
     static = resources.files("shelfbridge") / "web" / "static"
@@ -56,9 +61,10 @@ class RequestContext:
     """Sets the language and the audit actor of each request (a plain ASGI middleware:
     Starlette's BaseHTTPMiddleware costs a task group per request)."""
 
-    def __init__(self, app: ASGIApp, default_language: str) -> None:
+    def __init__(self, app: ASGIApp, default_language: str, database: Database) -> None:
         self.app = app
         self.default_language = default_language
+        self.database = database
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,9 +93,11 @@ class RequestContext:
         actor_token = current_actor.set("anonymous")
         # Deny by default: until authentication says otherwise, a request is anonymous.
         request_actor_token = request_actor.set(ANONYMOUS)
+        security.begin(scope.get("method"), scope.get("path"))
         try:
             await self.app(scope, receive, send_with_language)
         finally:
+            security.flush(self.database)
             current_language.reset(language_token)
             current_actor.reset(actor_token)
             request_actor.reset(request_actor_token)

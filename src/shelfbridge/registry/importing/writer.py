@@ -72,19 +72,20 @@ class RecordWriter:
         if not rows:
             return
         existing = self._existing([clean["external_id"] for clean in rows])
-        inserts: list[dict[str, Any]] = []
+        inserts: list[tuple[dict[str, Any], dict[str, Any]]] = []
         updates: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        columns = self.columns
         for clean in rows:
-            after = {name: clean[name] for name in self.columns}
-            if self.with_children:
-                after[CONTRIBUTORS] = [
-                    {c: child[c] for c in _CHILD_COLUMNS} for child in clean[CONTRIBUTORS]
-                ]
-            before = existing.get(after["external_id"])
+            values = {name: clean[name] for name in columns}
+            if self.resolver.self_referencing and values["parent_id"] == PENDING:
+                raise AssertionError("an organisation's parent was not written first")
+            before = existing.get(values["external_id"])
             if before is None:
-                inserts.append(after)
+                inserts.append((values, clean))
                 continue
-            after = {**before, **after}
+            after = {**before, **values}
+            if self.with_children:
+                after[CONTRIBUTORS] = clean[CONTRIBUTORS]
             if audit.canonical_json(before) == audit.canonical_json(after):
                 self.unchanged += 1
             else:
@@ -93,22 +94,17 @@ class RecordWriter:
         self._update(updates)
         audit.write_pending(self.session)
 
-    def _record_values(self, snapshot: dict[str, Any]) -> dict[str, Any]:
-        values = {name: snapshot[name] for name in self.columns}
-        if values.get("parent_id") == PENDING:  # pragma: no cover - the engine defers these
-            raise AssertionError("an organisation's parent was not written first")
-        return values
-
-    def _insert(self, snapshots: list[dict[str, Any]]) -> None:
-        if not snapshots:
+    def _insert(self, rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        """Insert rows given as (column values, clean row); the values become snapshots."""
+        if not rows:
             return
         now = utcnow()
-        # The timestamps go in as statement values, converted once per chunk rather than
-        # once per row. The new ids come back from one SELECT: portable, and faster on
-        # SQLite than RETURNING.
+        # The timestamps go in as statement values rather than in every row's parameters.
+        # The new ids come back from one SELECT: portable, and on SQLite faster than
+        # RETURNING in parameter order.
         statement = insert(self.table).values(created_at=now, updated_at=now)
-        self.session.execute(statement, [self._record_values(s) for s in snapshots])
-        external_ids = [s["external_id"] for s in snapshots]
+        self.session.execute(statement, [values for values, _clean in rows])
+        external_ids = [values["external_id"] for values, _clean in rows]
         new_ids = {
             row.external_id: row.id
             for row in self.session.execute(
@@ -117,12 +113,13 @@ class RecordWriter:
                 )
             )
         }
-        ids = [new_ids[external_id] for external_id in external_ids]
         children: list[dict[str, Any]] = []
-        for ident, snapshot in zip(ids, snapshots, strict=True):
-            snapshot["id"] = ident
+        for values, clean in rows:
+            snapshot = values  # the parameters are sent; the same dict now becomes the snapshot
+            ident = snapshot["id"] = new_ids[values["external_id"]]
             if self.with_children:
-                children.extend({"result_id": ident, **c} for c in snapshot[CONTRIBUTORS])
+                snapshot[CONTRIBUTORS] = clean[CONTRIBUTORS]
+                children.extend({"result_id": ident, **c} for c in clean[CONTRIBUTORS])
             self._remember(snapshot)
             audit.buffer_event(
                 self.session,
@@ -135,14 +132,15 @@ class RecordWriter:
             )
         if children:
             self.session.execute(insert(_CHILD_TABLE), children)
-        self.created += len(snapshots)
+        self.created += len(rows)
 
     def _update(self, changes: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         if not changes:
             return
         now = utcnow()
         params = [
-            {"record_id": before["id"], **self._record_values(after)} for before, after in changes
+            {"record_id": before["id"], **{name: after[name] for name in self.columns}}
+            for before, after in changes
         ]
         statement = (
             update(self.table)
