@@ -323,6 +323,12 @@ def build_handwritten(
         enterprises[item["key"]] = Org(
             item["name"], "enterprise", item["region_code"], description=description
         )
+    for item in data.get("organization", []):
+        if item["kind"] not in ("fund", "government") or item["region_code"] not in regions:
+            raise BuildError(f"organization {item['name']}: bad kind or region")
+        enterprises[item["name"]] = Org(
+            item["name"], item["kind"], item["region_code"], description=item["about"]
+        )
     demands: list[dict[str, Any]] = []
     for number, item in enumerate(data["demand"], start=1):
         enterprise = enterprises[item["enterprise"]]
@@ -346,6 +352,38 @@ def build_handwritten(
         }
         demands.append(record)
     return list(enterprises.values()), demands
+
+
+def build_handwritten_results(institutions: list[Org]) -> list[dict[str, Any]]:
+    """The hand-written confidential results (RES-DEMO-nnn), owned by real institutions."""
+    data = tomllib.loads((DEMO / "handwritten.toml").read_text(encoding="utf-8"))
+    owners = {org.name: org.external_id for org in institutions}
+    results: list[dict[str, Any]] = []
+    for number, item in enumerate(data.get("result", []), start=1):
+        if item["owner"] not in owners or not item["abstract"].startswith("示例成果"):
+            raise BuildError(f"result {number}: unknown owner or not labelled 示例成果")
+        contributors = []
+        for entry in item["contributors"]:
+            name, _, share = entry.rpartition(":")
+            contributors.append({"name": name, "share": share})
+        if sum(Decimal(c["share"]) for c in contributors) != 100:
+            raise BuildError(f"result {number}: shares do not sum to 100")
+        record: dict[str, Any] = {
+            "external_id": f"RES-DEMO-{number:03d}",
+            "kind": item["kind"],
+            "title": item["title"],
+            "abstract": item["abstract"],
+            "keywords": item["keywords"],
+            "trl": item["trl"],
+            "owner": owners[item["owner"]],
+            "contributors": contributors,
+            "confidentiality": item["confidentiality"],
+            "status": item["status"],
+        }
+        if item.get("ipc_codes"):
+            record["ipc_codes"] = item["ipc_codes"]
+        results.append(record)
+    return results
 
 
 def build_results() -> list[dict[str, Any]]:
@@ -421,7 +459,9 @@ def main(argv: list[str] | None = None) -> int:
             DEMO / "people.jsonl",
             ({"external_id": p, "name": n, "organization": o} for p, n, o in people),
         ),
-        "results": write_jsonl(DEMO / "results.jsonl", build_results()),
+        "results": write_jsonl(
+            DEMO / "results.jsonl", [*build_results(), *build_handwritten_results(institutions)]
+        ),
         "demands": write_jsonl(DEMO / "demands.jsonl", demands),
     }
     with_region = sum(1 for o in institutions if o.region_code)
@@ -429,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         "demo: "
         + ", ".join(f"{count} {kind}" for kind, count in counts.items())
         + f" ({len(institutions)} institutions, {with_region} with a region; {len(labs)} labs; "
-        f"{len(enterprises)} enterprises)"
+        f"{len(enterprises)} hand-written organisations)"
     )
     return 0
 

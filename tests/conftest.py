@@ -4,6 +4,13 @@ A template database is migrated and loaded with reference data once per run; eac
 its own copy (a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL), so tests
 can commit like the application does and still never see each other's rows.
 Set ``SHELFBRIDGE_TEST_DATABASE_URL`` to a PostgreSQL URL to run the suite there.
+
+On PostgreSQL the URL's user (the owner, e.g. ``postgres``) builds the template and runs the
+migrations, while the application under test (``database``, ``app``, ``client``, ``run_cli``)
+connects as :data:`TEST_APP_ROLE`: a login member of ``shelfbridge_app`` that is neither
+superuser nor owner, as in production, so that row-level security is in force in every test.
+Tests that must get around the application's own database role (forging the audit trail)
+use ``owner_database``.
 """
 
 from __future__ import annotations
@@ -25,7 +32,32 @@ from shelfbridge.core.database import Database
 from shelfbridge.core.settings import Settings
 
 POSTGRES_URL = os.environ.get("SHELFBRIDGE_TEST_DATABASE_URL")
+TEST_APP_ROLE = "shelfbridge_test_app"
 _counter = itertools.count()
+
+# Roles belong to the whole cluster; another test run may create this one at the same moment.
+CREATE_TEST_APP_ROLE = f"""
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{TEST_APP_ROLE}') THEN
+    CREATE ROLE {TEST_APP_ROLE} LOGIN IN ROLE shelfbridge_app;
+  ELSIF NOT pg_has_role('{TEST_APP_ROLE}', 'shelfbridge_app', 'MEMBER') THEN
+    GRANT shelfbridge_app TO {TEST_APP_ROLE};
+  END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END $$
+"""
+
+
+def app_url(owner_url: str) -> str:
+    """The URL the application under test connects with (the same on SQLite)."""
+    if not POSTGRES_URL:
+        return owner_url
+    return (
+        make_url(owner_url)
+        .set(username=TEST_APP_ROLE, password=None)
+        .render_as_string(hide_password=False)
+    )
 
 
 def _admin_engine(url: str) -> Any:
@@ -52,7 +84,14 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = base.set(database=name).render_as_string(hide_password=False)
-        _build(url)
+        _build(url)  # creates the group role shelfbridge_app (migration 0004)
+        with admin.connect() as conn:
+            conn.execute(text(CREATE_TEST_APP_ROLE))
+            super_, bypass = conn.execute(
+                text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = :name"),
+                {"name": TEST_APP_ROLE},
+            ).one()
+        assert not (super_ or bypass), f"{TEST_APP_ROLE} must not be superuser or bypass RLS"
         yield url
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -86,6 +125,16 @@ def db_url(template_db: str, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def database(db_url: str) -> Iterator[Database]:
+    """The application's database, reached as the application's role."""
+    db = Database(app_url(db_url))
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def owner_database(db_url: str) -> Iterator[Database]:
+    """The same database reached as the owner of its tables: only for tests that play an
+    attacker with the owner's rights (or check what the application's role cannot do)."""
     db = Database(db_url)
     yield db
     db.dispose()
@@ -93,7 +142,11 @@ def database(db_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=db_url, data_dir=tmp_path / "data")
+    return Settings(
+        database_url=app_url(db_url),
+        migration_database_url=db_url,
+        data_dir=tmp_path / "data",
+    )
 
 
 @pytest.fixture
@@ -121,11 +174,18 @@ def run_cli(db_url: str) -> Any:
     runner = CliRunner()
 
     def invoke(*args: str, lang: str = "en", with_db: bool = True) -> Any:
-        extra = ["--db", db_url] if with_db else []
+        # As in production: commands reach the database as the application's role, and
+        # migrations (init, demo load) as the owner.
+        extra = ["--db", app_url(db_url)] if with_db else []
+        env = {"SHELFBRIDGE_MIGRATION_DATABASE_URL": db_url} if with_db else {}
         # A command sets its language and actor for the whole process; a copied context keeps
         # them from leaking into the tests that run after it.
         return contextvars.copy_context().run(
-            runner.invoke, cli_app, [*args, *extra, "--lang", lang], catch_exceptions=False
+            runner.invoke,
+            cli_app,
+            [*args, *extra, "--lang", lang],
+            env=env,
+            catch_exceptions=False,
         )
 
     return invoke
@@ -140,3 +200,16 @@ def act_as_system() -> Iterator[None]:
     token = current_actor.set(SYSTEM)
     yield
     current_actor.reset(token)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2id with the smallest parameters: signing in costs microseconds instead of a fifth
+    of a second. tests/accounts/test_passwords.py checks the production parameters."""
+    from argon2 import PasswordHasher
+
+    from shelfbridge.accounts import passwords
+
+    previous = passwords.use_hasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    yield
+    passwords.use_hasher(previous)

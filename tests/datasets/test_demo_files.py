@@ -114,7 +114,7 @@ def test_people_reference_organizations_and_carry_no_labels() -> None:
 
 
 def test_results() -> None:
-    results = records("results")
+    results = [r for r in records("results") if not r["external_id"].startswith("RES-DEMO-")]
     assert len(results) == 9_000
     with_abstract = [r for r in results if r.get("abstract")]
     assert len(with_abstract) == 1_000
@@ -126,6 +126,19 @@ def test_results() -> None:
         assert isinstance(result.get("keywords", []), list)
         assert len(result.get("discipline") or "") <= 100
     assert all(r.get("keywords") and r.get("discipline") for r in with_abstract)
+
+
+def test_hand_written_results_are_labelled_confidential_and_owned_by_a_university() -> None:
+    orgs = {o["external_id"]: o for o in records("organizations")}
+    demo = [r for r in records("results") if r["external_id"].startswith("RES-DEMO-")]
+    assert len(demo) == 4
+    for result in demo:
+        assert result["abstract"].startswith("示例成果")
+        assert result["confidentiality"] in (v.INTERNAL, v.PARTNERS)
+        assert orgs[result["owner"]]["kind"] == "university"
+        assert sum(Decimal(c["share"]) for c in result["contributors"]) == 100
+    owners = {r["owner"] for r in demo if r["confidentiality"] == v.INTERNAL}
+    assert len(owners) == 2
 
 
 def test_demands() -> None:

@@ -55,14 +55,24 @@ ANONYMOUS = Actor(kind="anonymous")
 SYSTEM = Actor(kind="system", username="system")
 
 
-def user_actor(user_id: int, username: str, is_platform_admin: bool, person_id: int | None,
-               memberships: Iterable[tuple[int, str]]) -> Actor:
+def user_actor(
+    user_id: int,
+    username: str,
+    is_platform_admin: bool,
+    person_id: int | None,
+    memberships: Iterable[tuple[int, str]],
+) -> Actor:
     roles: dict[int, set[str]] = {}
     for organization_id, role in memberships:
         roles.setdefault(organization_id, set()).add(role)
-    return Actor(kind="user", user_id=user_id, username=username,
-                 is_platform_admin=is_platform_admin, person_id=person_id,
-                 roles={org: frozenset(r) for org, r in roles.items()})
+    return Actor(
+        kind="user",
+        user_id=user_id,
+        username=username,
+        is_platform_admin=is_platform_admin,
+        person_id=person_id,
+        roles={org: frozenset(r) for org, r in roles.items()},
+    )
 
 
 current_actor: ContextVar[Actor] = ContextVar("current_request_actor", default=ANONYMOUS)

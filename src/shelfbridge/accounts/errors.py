@@ -29,10 +29,7 @@ class LoginThrottled(ShelfbridgeError):
     def __init__(self, until: datetime, now: datetime) -> None:
         seconds = max(1, math.ceil((until - now).total_seconds()))
         super().__init__(
-            N_(
-                "Too many failed sign-ins. Try again in {minutes} minute(s), "
-                "after {time} UTC."
-            ),
+            N_("Too many failed sign-ins. Try again in {minutes} minute(s), after {time} UTC."),
             minutes=max(1, math.ceil(seconds / 60)),
             time=until.strftime("%H:%M"),
         )

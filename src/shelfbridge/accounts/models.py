@@ -14,6 +14,9 @@ from shelfbridge.core.models import Timestamps, UTCDateTime, utcnow
 class User(Timestamps, Base):
     __tablename__ = "users"
     __audit_kind__ = "user"
+    # Never in the append-only log: the hash (a change shows as password_changed_at) and the
+    # sign-in counters (failed sign-ins and lockouts are security events instead).
+    __audit_skip__ = frozenset({"password_hash", "failed_logins", "locked_until"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True, index=True)
@@ -30,8 +33,9 @@ class User(Timestamps, Base):
     )
 
     memberships: Mapped[list[Membership]] = relationship(
-        back_populates="user", primaryjoin="and_(User.id == Membership.user_id, "
-        "Membership.ended_at.is_(None))", viewonly=True
+        back_populates="user",
+        primaryjoin="and_(User.id == Membership.user_id, Membership.ended_at.is_(None))",
+        viewonly=True,
     )
 
 
@@ -86,8 +90,9 @@ class SharingGrant(Base):
     """An owner lets another organisation see one of its ``partners`` records (e.g. an NDA)."""
 
     __tablename__ = "sharing_grants"
-    __table_args__ = (UniqueConstraint("record_kind", "record_id", "grantee_org_id",
-                                       "withdrawn_at"),)
+    __table_args__ = (
+        UniqueConstraint("record_kind", "record_id", "grantee_org_id", "withdrawn_at"),
+    )
     __audit_kind__ = "sharing_grant"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -119,7 +119,9 @@ def _classes(password: str) -> int:
     return letters + digits + symbols
 
 
-def policy_problems(password: str, username: str = "", field: str = "password") -> list[FieldProblem]:
+def policy_problems(
+    password: str, username: str = "", field: str = "password"
+) -> list[FieldProblem]:
     """Everything wrong with a new password (empty when it may be used)."""
     problems: list[FieldProblem] = []
     if len(password) < MIN_LENGTH:
@@ -147,7 +149,9 @@ def policy_problems(password: str, username: str = "", field: str = "password") 
         problems.append(
             FieldProblem(
                 field,
-                N_("This password is among the most common ones and easy to guess; choose another."),
+                N_(
+                    "This password is among the most common ones and easy to guess; choose another."
+                ),
             )
         )
     return problems

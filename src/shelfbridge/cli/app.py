@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 
-from shelfbridge.cli import audit_commands, data_commands
-from shelfbridge.cli.common import DbOption, LangOption, open_database
+from shelfbridge.cli import audit_commands, data_commands, user_commands
+from shelfbridge.cli.common import DbOption, LangOption, migrate, open_database, role_warnings
 from shelfbridge.core.i18n import gettext as _
 
 app = typer.Typer(
@@ -18,23 +19,31 @@ app = typer.Typer(
 )
 app.add_typer(audit_commands.app, name="audit")
 app.add_typer(data_commands.demo_app, name="demo")
+app.add_typer(user_commands.app, name="user")
+data_commands.demo_app.command("accounts")(user_commands.demo_accounts)
 app.command("import")(data_commands.import_command)
 app.command("export")(data_commands.export_command)
 
 
 @app.command()
 def init(db: DbOption = None, lang: LangOption = None) -> None:
-    """Create or upgrade the database schema and load the reference data (regions, codes)."""
-    from shelfbridge.core.migrate import upgrade
-    from shelfbridge.registry.reference import load_reference_data
+    """Create or upgrade the database schema and load the reference data (regions, codes).
 
-    _settings, database = open_database(db, lang)
-    upgrade(database.url)
-    with database.unit_of_work() as session:
-        counts = load_reference_data(session)
-    typer.echo(_("Database ready: {url}", url=database.url))
-    for table, count in counts.items():
-        typer.echo(f"  {table}: {count}")
+    Migrations run as SHELFBRIDGE_MIGRATION_DATABASE_URL (the owner of the tables) when it is
+    set. On PostgreSQL, warns when the application's own URL connects as a superuser or as
+    a role with the owner's rights, which row-level security would not hold back.
+    """
+    settings, database = open_database(db, lang)
+    try:
+        counts = migrate(settings, database)
+        shown = make_url(database.url).render_as_string(hide_password=True)
+        typer.echo(_("Database ready: {url}", url=shown))
+        for table, count in counts.items():
+            typer.echo(f"  {table}: {count}")
+        for line in role_warnings(database):
+            typer.secho(line, err=True, fg=typer.colors.YELLOW)
+    finally:
+        database.dispose()
 
 
 @app.command()

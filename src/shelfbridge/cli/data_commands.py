@@ -1,17 +1,213 @@
-"""``shelfbridge import``, ``export`` and ``demo load`` (filled in by the importing module)."""
+"""``shelfbridge import``, ``export`` and ``demo load``: registry records in and out of files.
+
+Each command calls the same functions as the web import page
+(:mod:`shelfbridge.registry.importing`). Exit codes: 0 done, 1 the file was rejected (every
+problem is listed on standard error, nothing was written), 2 a usage error (unknown kind or
+file type, missing file or folder).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from sqlalchemy.engine import make_url
+
+import shelfbridge
+from shelfbridge.cli.common import DbOption, LangOption, fail, migrate, open_database
+from shelfbridge.core.database import Database
+from shelfbridge.core.errors import BadRequest, FieldProblem, ImportRejected
+from shelfbridge.core.i18n import N_, translate
+from shelfbridge.core.i18n import gettext as _
+from shelfbridge.registry.importing import KINDS, ImportReport, export_file, import_file
 
 demo_app = typer.Typer(help="Demo data commands.", no_args_is_help=True)
 
+KindArgument = Annotated[
+    str,
+    typer.Argument(
+        help="What the file holds: organizations, people, results or demands.",
+        show_default=False,
+    ),
+]
+PHASES = {
+    "check": N_("Checking rows"),
+    "write": N_("Writing records"),
+    "export": N_("Exporting records"),
+}
+#: the demo files, in the order their references need
+DEMO_KINDS = ("organizations", "people", "results", "demands")
 
-def import_command() -> None:
-    """Import records from a CSV, XLSX or JSONL file (all-or-nothing)."""
-    raise typer.Exit(2)
+
+def default_demo_folder() -> Path:
+    """``datasets/demo`` of the repository (the package is installed from ``src/``)."""
+    return Path(shelfbridge.__file__).resolve().parents[2] / "datasets" / "demo"
 
 
-def export_command() -> None:
-    """Export records to a CSV, XLSX or JSONL file."""
-    raise typer.Exit(2)
+@contextmanager
+def progress_bar() -> Iterator[Callable[[str, int, int | None], None]]:
+    """A progress callback that draws one bar per phase on standard error (on a terminal;
+    elsewhere, such as in logs, it stays quiet)."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield lambda phase, done, total: None
+        return
+    tasks: dict[str, TaskID] = {}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+
+        def update(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(_(PHASES.get(phase, phase)), total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+def problem_line(problem: FieldProblem) -> str:
+    """One problem as a line: where (row, column) and why, in the current language."""
+    reason = problem.render(translate)
+    if problem.row is not None and problem.field:
+        return _(
+            "Row {row}, column {column}: {reason}",
+            row=problem.row,
+            column=problem.field,
+            reason=reason,
+        )
+    if problem.row is not None:
+        return _("Row {row}: {reason}", row=problem.row, reason=reason)
+    if problem.field:
+        return _("Column {column}: {reason}", column=problem.field, reason=reason)
+    return _("File: {reason}", reason=reason)
+
+
+def _report_line(report: ImportReport) -> str:
+    return _(
+        "{kind}: {rows} rows — {created} created, {updated} updated, {unchanged} unchanged.",
+        kind=report.kind,
+        rows=report.rows,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+    )
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise fail(
+            _("Unknown kind “{kind}”: use one of {kinds}.", kind=kind, kinds=", ".join(KINDS)), 2
+        )
+
+
+def _import(database: Database, kind: str, path: Path) -> ImportReport:
+    """Import one file; on rejection list every problem and exit 1."""
+    try:
+        with progress_bar() as progress:
+            report = import_file(database, kind, path, progress=progress)
+    except ImportRejected as error:
+        typer.secho(f"{path}: {error.render(translate)}", err=True, fg=typer.colors.RED)
+        for problem in error.problems:
+            typer.echo(f"  {problem_line(problem)}", err=True)
+        raise typer.Exit(1) from None
+    except BadRequest as error:
+        raise fail(error.render(translate), 2) from None
+    typer.echo(_report_line(report))
+    return report
+
+
+def import_command(
+    kind: KindArgument,
+    file: Annotated[Path, typer.Argument(help="A .csv, .xlsx or .jsonl file.", show_default=False)],
+    db: DbOption = None,
+    lang: LangOption = None,
+) -> None:
+    """Import records from a CSV, XLSX or JSONL file (all-or-nothing).
+
+    Every row is checked first; when any row has a problem, every problem is listed (row,
+    column, reason) and nothing is written. Re-importing the same file changes nothing.
+    """
+    _settings, database = open_database(db, lang)
+    try:
+        _check_kind(kind)
+        if not file.is_file():
+            raise fail(_("The file {path} does not exist.", path=str(file)), 2)
+        _import(database, kind, file)
+    finally:
+        database.dispose()
+
+
+def export_command(
+    kind: KindArgument,
+    file: Annotated[
+        Path,
+        typer.Argument(help="The file to write: .csv, .xlsx or .jsonl.", show_default=False),
+    ],
+    db: DbOption = None,
+    lang: LangOption = None,
+) -> None:
+    """Export records to a CSV, XLSX or JSONL file, in the format import takes back."""
+    _settings, database = open_database(db, lang)
+    try:
+        _check_kind(kind)
+        if not file.parent.is_dir():
+            raise fail(_("The folder {path} does not exist.", path=str(file.parent)), 2)
+        try:
+            with progress_bar() as progress:
+                count = export_file(database, kind, file, progress=progress)
+        except BadRequest as error:
+            raise fail(error.render(translate), 2) from None
+        typer.echo(_("Exported {count} {kind} to {path}.", count=count, kind=kind, path=str(file)))
+    finally:
+        database.dispose()
+
+
+@demo_app.command("load")
+def demo_load(
+    db: DbOption = None,
+    lang: LangOption = None,
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Folder holding organizations.jsonl, people.jsonl, results.jsonl and "
+            "demands.jsonl (default: the repository's datasets/demo).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Create or upgrade the database, load the reference data and import the demo data.
+
+    Migrations run as SHELFBRIDGE_MIGRATION_DATABASE_URL when it is set, as for ``init``.
+    Running it again changes nothing.
+    """
+    settings, database = open_database(db, lang)
+    try:
+        folder = source or default_demo_folder()
+        files = [folder / f"{kind}.jsonl" for kind in DEMO_KINDS]
+        missing = [str(path) for path in files if not path.is_file()]
+        if missing:
+            raise fail(_("The demo files are missing: {files}", files=", ".join(missing)), 2)
+        migrate(settings, database)
+        for kind, path in zip(DEMO_KINDS, files, strict=True):
+            _import(database, kind, path)
+        shown = make_url(database.url).render_as_string(hide_password=True)
+        typer.echo(_("Demo data loaded into {url}.", url=shown))
+    finally:
+        database.dispose()

@@ -133,9 +133,11 @@ def _column_value(obj: Any, key: str, committed: bool) -> Any:
 def snapshot(obj: Any, *, committed: bool = False) -> dict[str, Any]:
     """The record as plain data; ``committed`` gives the values before pending changes."""
     mapper = instance_state(obj).mapper
+    # A model may keep columns out of the log (secrets such as password hashes, counters).
+    skipped = SKIPPED_COLUMNS | getattr(type(obj), "__audit_skip__", frozenset())
     data: dict[str, Any] = {}
     for column_attr in mapper.column_attrs:
-        if column_attr.key not in SKIPPED_COLUMNS:
+        if column_attr.key not in skipped:
             data[column_attr.key] = _column_value(obj, column_attr.key, committed)
     for relationship in mapper.relationships:
         target = relationship.mapper.class_

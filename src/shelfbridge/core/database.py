@@ -4,17 +4,23 @@ Services never commit; the request or CLI command that opened the unit of work c
 or rolls back. On SQLite a writing unit of work starts with ``BEGIN IMMEDIATE`` so that two
 writers queue on the lock instead of failing half-way (the audit chain needs one writer at a
 time); readers use plain deferred transactions and never wait for writers (WAL).
+
+On PostgreSQL every transaction starts by telling the database who is asking (one statement,
+:data:`SET_CALLER`), so that the row-level security policies of migration 0004 can act as a
+second wall behind the application's own rules (``accounts.visibility``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from shelfbridge.accounts.actor import Actor, current_actor
 from shelfbridge.core.settings import Settings
 
 NAMING_CONVENTION = {
@@ -51,12 +57,82 @@ def _configure_sqlite(engine: Engine, begin: str) -> None:
         connection.exec_driver_sql(begin)
 
 
+# The caller of a transaction, as the row-level security policies read it. set_config(…, true)
+# lasts until the transaction ends, so a pooled connection never carries one caller's
+# organisations into the next transaction.
+SET_CALLER = (
+    "SELECT set_config('shelfbridge.actor', %(actor)s, true),"
+    " set_config('shelfbridge.unrestricted', %(unrestricted)s, true),"
+    " set_config('shelfbridge.read_orgs', %(read_orgs)s, true),"
+    " set_config('shelfbridge.write_orgs', %(write_orgs)s, true)"
+)
+READ_INTERNAL = "record.read_internal"
+WRITE = "record.write"
+
+
+def _org_list(organizations: frozenset[int]) -> str:
+    return ",".join(str(org) for org in sorted(organizations))
+
+
+def caller_settings(actor: Actor) -> dict[str, str]:
+    """What the policies are told about ``actor``: who, whether unrestricted, and which
+    organisations it reads internal records of and writes records of."""
+    if actor.is_unrestricted:
+        return {"actor": actor.label, "unrestricted": "1", "read_orgs": "", "write_orgs": ""}
+    return {
+        "actor": actor.label,
+        "unrestricted": "0",
+        "read_orgs": _org_list(actor.orgs_with(READ_INTERNAL)),
+        "write_orgs": _org_list(actor.orgs_with(WRITE)),
+    }
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Runs before any statement of the transaction, in the same round trip as the
+        # driver's own BEGIN is followed by it: one statement per transaction.
+        connection.exec_driver_sql(SET_CALLER, caller_settings(current_actor.get()))
+
+
 def make_engine(url: str, *, writer: bool = False) -> Engine:
     if is_sqlite(url):
         engine = create_engine(url, pool_size=10, max_overflow=20)
         _configure_sqlite(engine, "BEGIN IMMEDIATE" if writer else "BEGIN")
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    if engine.dialect.name == "postgresql":
+        _configure_postgresql(engine)
+    return engine
+
+
+@dataclass(frozen=True)
+class ConnectionRole:
+    """What the database role of a connection may do beyond the application's grants."""
+
+    name: str
+    superuser: bool
+    bypasses_rls: bool
+    owned_tables: tuple[str, ...]  # tables it owns, or whose owner's rights it inherits
+
+    @property
+    def is_safe(self) -> bool:
+        return not (self.superuser or self.bypasses_rls or self.owned_tables)
+
+
+ROLE_QUERY = text(
+    """
+    SELECT r.rolname, r.rolsuper, r.rolbypassrls,
+           coalesce(array_agg(c.relname::text ORDER BY c.relname)
+                    FILTER (WHERE c.oid IS NOT NULL), '{}')
+    FROM pg_roles r
+    LEFT JOIN pg_class c
+      ON c.relkind IN ('r', 'p') AND c.relnamespace = 'public'::regnamespace
+     AND pg_has_role(r.oid, c.relowner, 'USAGE')
+    WHERE r.rolname = current_user
+    GROUP BY r.rolname, r.rolsuper, r.rolbypassrls
+    """
+)
 
 
 class Database:
@@ -97,6 +173,14 @@ class Database:
         finally:
             # close() ends a read transaction without expiring what was loaded.
             session.close()
+
+    def connection_role(self) -> ConnectionRole | None:
+        """The role this database is reached as (PostgreSQL only; None on SQLite)."""
+        if self.dialect != "postgresql":
+            return None
+        with self.reader.connect() as connection:
+            row = connection.execute(ROLE_QUERY).one()
+        return ConnectionRole(str(row[0]), bool(row[1]), bool(row[2]), tuple(row[3]))
 
     def dispose(self) -> None:
         self.reader.dispose()

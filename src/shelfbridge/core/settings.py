@@ -23,6 +23,11 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; default: a SQLite file shelfbridge.db in the data directory.",
     )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the role that owns the tables, used only to create and "
+        "upgrade the schema (`shelfbridge init`, `demo load`); default: the database URL.",
+    )
     language: str = Field(default="zh", description="Default language of messages: zh or en.")
     demo_mode: bool = Field(
         default=False, description="Set by `make demo`; enables demo-only commands."
@@ -74,6 +79,9 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'shelfbridge.db').resolve()}"
+
+    def resolved_migration_database_url(self) -> str:
+        return self.migration_database_url or self.resolved_database_url()
 
     def default_language(self) -> str:
         return self.language if self.language in SUPPORTED_LANGUAGES else "zh"

@@ -14,6 +14,9 @@ from shelfbridge import __version__
 from shelfbridge.accounts import security
 from shelfbridge.accounts.actor import ANONYMOUS
 from shelfbridge.accounts.actor import current_actor as request_actor
+from shelfbridge.accounts.config import AccountsRuntime
+from shelfbridge.accounts.csrf import csrf_protect
+from shelfbridge.accounts.middleware import AccountsMiddleware
 from shelfbridge.accounts.policy import enforce_route_policy
 from shelfbridge.core.audit import current_actor
 from shelfbridge.core.database import Database
@@ -41,6 +44,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database or Database.from_settings(settings)
     app.state.templates = make_templates()
 
+    app.state.accounts = AccountsRuntime.from_settings(settings)
+
+    # Added first, so it runs inside RequestContext: the actor is resolved once the language
+    # and the security-event collection of the request are set up.
+    app.add_middleware(AccountsMiddleware)
     app.add_middleware(
         RequestContext, default_language=settings.default_language(), database=app.state.database
     )
@@ -49,11 +57,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     static = resources.files("shelfbridge") / "web" / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
+    from shelfbridge.accounts.api import build_router as build_accounts_api
+    from shelfbridge.accounts.pages import build_router as build_account_pages
     from shelfbridge.registry.api import build_router
     from shelfbridge.web.pages import build_router as build_pages
 
     app.include_router(build_router(), prefix="/api/v1")
-    app.include_router(build_pages())
+    app.include_router(build_accounts_api(), prefix="/api/v1")
+    # Every page router refuses unsafe requests without the visitor's CSRF token.
+    csrf = [Depends(csrf_protect)]
+    app.include_router(build_pages(), dependencies=csrf)
+    app.include_router(build_account_pages(), dependencies=csrf)
     return app
 
 

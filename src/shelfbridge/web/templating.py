@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi.templating import Jinja2Templates
 
+from shelfbridge.accounts.templating import GLOBALS as account_globals
 from shelfbridge.accounts.visibility import hidden_fields
 from shelfbridge.core.i18n import current_language, gettext, translate
 from shelfbridge.registry import vocabularies
@@ -32,4 +33,5 @@ def make_templates() -> Jinja2Templates:
         "hidden_fields": hidden_fields,
     }
     env.globals.update(globals_)
+    env.globals.update(account_globals)  # csrf_field(), csrf_token(), signed_in_user()
     return templates

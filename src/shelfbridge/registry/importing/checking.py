@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 import shelfbridge
+from shelfbridge.accounts.actor import current_actor
 from shelfbridge.core.database import Database
 from shelfbridge.core.errors import FieldProblem, ImportRejected
 from shelfbridge.registry.fields import is_blank
@@ -165,12 +166,19 @@ def credit_code_conflicts(
 
 
 def chunks(rows: Iterable[SourceRow]) -> Iterator[list[SourceRow]]:
+    """The rows in lists of :data:`CHUNK`; when reading stops on a :class:`FileProblem`, the
+    rows read before it still come out (to be checked) before the problem is raised."""
     chunk: list[SourceRow] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= CHUNK:
+    try:
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= CHUNK:
+                yield chunk
+                chunk = []
+    except FileProblem:
+        if chunk:
             yield chunk
-            chunk = []
+        raise
     if chunk:
         yield chunk
 
@@ -332,6 +340,7 @@ def run_shares(
     for share, spool in enumerate(spools):
         job = {
             "url": database.url,
+            "actor": current_actor.get(),
             "kind": kind,
             "path": str(path),
             "format": fmt,

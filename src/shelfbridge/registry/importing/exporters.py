@@ -18,6 +18,7 @@ from typing import IO, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shelfbridge.accounts.visibility import visible_clause
 from shelfbridge.core.database import Database
 from shelfbridge.registry.fields import LIST_SEPARATOR
 from shelfbridge.registry.importing.checking import Progress
@@ -44,7 +45,13 @@ def flat_cell(value: Any) -> str | None:
 
 
 def _records(session: Session, spec: RecordSpec) -> Iterator[dict[str, Any]]:
-    statement = select(spec.model).order_by(spec.model.id).execution_options(yield_per=_BATCH)
+    """The records the current actor may see, in import form, oldest first."""
+    statement = (
+        select(spec.model)
+        .where(visible_clause(spec.model))
+        .order_by(spec.model.id)
+        .execution_options(yield_per=_BATCH)
+    )
     for record in session.scalars(statement):
         yield spec.export(record)
 
@@ -124,7 +131,12 @@ def export_file(
     temporary = path.with_name(f".{path.name}.part")
     written = 0
     with database.unit_of_work(write=False) as session:
-        total = int(session.scalar(select(func.count()).select_from(spec.model)) or 0)
+        total = int(
+            session.scalar(
+                select(func.count()).select_from(spec.model).where(visible_clause(spec.model))
+            )
+            or 0
+        )
 
         def tick() -> None:
             nonlocal written

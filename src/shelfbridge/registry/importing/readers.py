@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from shelfbridge.core.errors import BadRequest, FieldProblem
+from shelfbridge.core.i18n import N_
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl"}
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -35,7 +36,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary Excel format (.xls)
 _SAMPLE = 4096
 
-SAVE_AS_UTF8 = (
+SAVE_AS_UTF8 = N_(
     "The file is encoded as {encoding}, not UTF-8. In Excel choose Save As → “CSV UTF-8 "
     "(comma delimited)”; in a text editor save it with the encoding UTF-8; then import again."
 )
@@ -89,13 +90,15 @@ def _sniff(handle: IO[bytes], fmt: str) -> None:
             raise FileProblem(SAVE_AS_UTF8, encoding=encoding)
     if sample.startswith(_ZIP_MAGIC) or sample.startswith(_OLE_MAGIC):
         raise FileProblem(
-            "This is an Excel workbook, not a {format} file. Name it .xlsx (and save it as "
-            "“Excel Workbook (*.xlsx)” if it is an old .xls file), or save it as CSV UTF-8.",
+            N_(
+                "This is an Excel workbook, not a {format} file. Name it .xlsx (and save it as "
+                "“Excel Workbook (*.xlsx)” if it is an old .xls file), or save it as CSV UTF-8."
+            ),
             format=fmt.upper(),
         )
     body = sample[len(UTF8_BOM) :] if sample.startswith(UTF8_BOM) else sample
     if not body.strip():
-        raise FileProblem("The file is empty.")
+        raise FileProblem(N_("The file is empty."))
     # UTF-16 without a byte-order mark: every other byte of ASCII text is NUL.
     if len(body) >= 8 and body.count(0) * 4 >= len(body):
         raise FileProblem(SAVE_AS_UTF8, encoding="UTF-16")
@@ -109,8 +112,10 @@ def _decode_problem(raw: bytes, error: UnicodeDecodeError) -> FileProblem:
     if any("\u4e00" <= char <= "\u9fff" for char in text):
         return FileProblem(SAVE_AS_UTF8, encoding="GBK (GB18030)")
     return FileProblem(
-        "This row is not UTF-8 text (byte {position} of the row cannot be read). Save the file "
-        "as UTF-8 and import again.",
+        N_(
+            "This row is not UTF-8 text (byte {position} of the row cannot be read). Save the "
+            "file as UTF-8 and import again."
+        ),
         position=error.start + 1,
     )
 
@@ -205,7 +210,7 @@ class CsvReader(_TabularReader):
             self._number = 0
             header = self._next()
             if header is None:
-                raise FileProblem("The file is empty.")
+                raise FileProblem(N_("The file is empty."))
             self.columns = [cell.strip() for cell in header]
             self._named = all(self.columns)
             self._check_delimiter(header)
@@ -223,8 +228,10 @@ class CsvReader(_TabularReader):
             raise
         except csv.Error:
             raise FileProblem(
-                'A quoted cell is not closed properly (a missing or stray quote mark "), or '
-                "the file is cut off. Check the quotes on this row.",
+                N_(
+                    'A quoted cell is not closed properly (a missing or stray quote mark "), or '
+                    "the file is cut off. Check the quotes on this row."
+                ),
                 row=self._number + 1,
             ) from None
         self._number += 1
@@ -236,8 +243,10 @@ class CsvReader(_TabularReader):
         for delimiter, name in ((";", ";"), ("\t", "Tab"), ("|", "|")):
             if len(header[0].split(delimiter)) > 1:
                 raise FileProblem(
-                    "The columns are separated by “{delimiter}”, not commas. Save the file as "
-                    "“CSV UTF-8 (comma delimited)” and import again.",
+                    N_(
+                        "The columns are separated by “{delimiter}”, not commas. Save the file "
+                        "as “CSV UTF-8 (comma delimited)” and import again."
+                    ),
                     row=1,
                     delimiter=name,
                 )
@@ -289,7 +298,7 @@ class XlsxReader(_TabularReader):
             self._number = 0
             header = self._next()
             if header is None or _is_blank(header):
-                raise FileProblem("The first sheet is empty.")
+                raise FileProblem(N_("The first sheet is empty."))
             self.columns = [str(_cell_value(cell) or "").strip() for cell in header]
             while self.columns and not self.columns[-1]:
                 self.columns.pop()
@@ -306,8 +315,10 @@ class XlsxReader(_TabularReader):
         except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError, OSError):
             # SyntaxError covers the XML parser's errors in a damaged sheet.
             raise FileProblem(
-                "The workbook is damaged and cannot be read from this row on. Open it in Excel "
-                "and save it again.",
+                N_(
+                    "The workbook is damaged and cannot be read from this row on. Open it in "
+                    "Excel and save it again."
+                ),
                 row=self._number + 1,
             ) from None
         self._number += 1
@@ -323,7 +334,7 @@ class XlsxReader(_TabularReader):
         self._book.close()
 
 
-_NOT_A_WORKBOOK = (
+_NOT_A_WORKBOOK = N_(
     "The file is not a valid Excel workbook (.xlsx). Open it in Excel and save it as “Excel "
     "Workbook (*.xlsx)”, or save it as CSV UTF-8 and import that instead."
 )
@@ -366,17 +377,19 @@ class JsonlReader(Reader):
             value = json.loads(text, parse_float=Decimal, parse_constant=_no_constants)
         except ValueError as error:
             if cut_off:
-                message = "This line is cut off: the file looks truncated. Export it again."
+                message = N_("This line is cut off: the file looks truncated. Export it again.")
                 params: dict[str, Any] = {}
             else:
-                message = "This line is not valid JSON (error at character {position})."
+                message = N_("This line is not valid JSON (error at character {position}).")
                 params = {"position": getattr(error, "pos", 0) + 1}
             return SourceRow(number, {}, [FieldProblem("", message, params, number)])
         if not isinstance(value, dict):
             message = (
-                "Each line must be one JSON object (in braces); this line is an array."
+                N_("Each line must be one JSON object (in braces); this line is an array.")
                 if isinstance(value, list)
-                else "Each line must be one JSON object (in braces); this line is a single value."
+                else N_(
+                    "Each line must be one JSON object (in braces); this line is a single value."
+                )
             )
             return SourceRow(number, {}, [FieldProblem("", message, {}, number)])
         return SourceRow(number, value)

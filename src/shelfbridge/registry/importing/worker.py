@@ -17,6 +17,7 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
+from shelfbridge.accounts.actor import current_actor
 from shelfbridge.core.database import Database
 from shelfbridge.registry.importing.checking import check_share, collector_paused
 
@@ -31,6 +32,7 @@ def main() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints go to stderr
     try:
         job: dict[str, Any] = pickle.load(sys.stdin.buffer)
+        current_actor.set(job["actor"])  # row-level security reads it on PostgreSQL
         database = Database(job["url"])
         try:
             with collector_paused(), open(job["spool"], "wb") as spool:

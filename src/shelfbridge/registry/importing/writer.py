@@ -40,6 +40,8 @@ class RecordWriter:
             if column.name != "id" and column.name not in audit.SKIPPED_COLUMNS
         ]
         self.with_children = CONTRIBUTORS in {f.target for f in spec.fields}
+        # columns a model keeps out of its audit events, as audit.snapshot does
+        self.hidden = frozenset(getattr(spec.model, "__audit_skip__", ()))
         self.created = 0
         self.updated = 0
         self.unchanged = 0
@@ -128,7 +130,7 @@ class RecordWriter:
                 entity_id=ident,
                 external_id=snapshot["external_id"],
                 before=None,
-                after=snapshot,
+                after=self._audited(snapshot),
             )
         if children:
             self.session.execute(insert(_CHILD_TABLE), children)
@@ -169,10 +171,15 @@ class RecordWriter:
                 entity_kind=self.entity_kind,
                 entity_id=before["id"],
                 external_id=after["external_id"],
-                before=before,
-                after=after,
+                before=self._audited(before),
+                after=self._audited(after),
             )
         self.updated += len(changes)
+
+    def _audited(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        if not self.hidden:
+            return snapshot
+        return {key: value for key, value in snapshot.items() if key not in self.hidden}
 
     def _remember(self, snapshot: dict[str, Any]) -> None:
         if self.resolver.self_referencing:

@@ -1,0 +1,157 @@
+"""Who is asking: a session cookie or a bearer token turned into an :class:`Actor`.
+
+One indexed query per request reads the credential, its user and the user's live memberships
+together, fresh from the database every time: disabling a user, ending a membership, ending a
+session or revoking a token takes effect on the very next request. The credential's
+``last_seen_at`` / ``last_used_at`` is written at most once a minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, select, update
+
+from shelfbridge.accounts import sessions, tokens
+from shelfbridge.accounts.actor import Actor, user_actor
+from shelfbridge.accounts.config import AccountsRuntime
+from shelfbridge.accounts.models import ApiToken, Membership, User, WebSession
+from shelfbridge.core.database import Database
+
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    actor: Actor
+    via: str  # session | token
+    credential_id: int
+    display_name: str
+    csrf_token: str | None = None  # sessions only
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A credential that was presented but no longer signs anyone in, and why."""
+
+    reason: str
+    user_id: int | None = None
+
+
+_USER_COLUMNS = (
+    User.id,
+    User.username,
+    User.display_name,
+    User.is_platform_admin,
+    User.person_id,
+    User.disabled_at,
+    Membership.organization_id,
+    Membership.role,
+)
+_LIVE_MEMBERSHIP = and_(Membership.user_id == User.id, Membership.ended_at.is_(None))
+
+SESSION_QUERY = (
+    select(
+        WebSession.id,
+        WebSession.created_at,
+        WebSession.last_seen_at,
+        WebSession.csrf_token,
+        *_USER_COLUMNS,
+    )
+    .join(User, User.id == WebSession.user_id)
+    .outerjoin(Membership, _LIVE_MEMBERSHIP)
+    .where(WebSession.token_hash == bindparam("digest"), WebSession.ended_at.is_(None))
+)
+TOKEN_QUERY = (
+    select(
+        ApiToken.id,
+        ApiToken.expires_at,
+        ApiToken.last_used_at,
+        ApiToken.revoked_at,
+        *_USER_COLUMNS,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(Membership, _LIVE_MEMBERSHIP)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+_FIRST_USER_COLUMN = 4
+
+
+def _actor(rows: Sequence[Any]) -> tuple[Actor, str]:
+    first = rows[0]
+    user_id, username, display_name, is_admin, person_id = first[4:9]
+    memberships = [(row[10], row[11]) for row in rows if row[10] is not None]
+    return user_actor(user_id, username, bool(is_admin), person_id, memberships), display_name
+
+
+def _stale(last: datetime | None, now: datetime) -> bool:
+    return last is None or now - last >= TOUCH_EVERY
+
+
+def resolve_session(
+    database: Database, secret: str, runtime: AccountsRuntime
+) -> Authenticated | Refused:
+    now = runtime.now()
+    with database.reader.connect() as connection:
+        rows: Sequence[Any] = connection.execute(
+            SESSION_QUERY, {"digest": sessions.digest(secret)}
+        ).all()
+    if not rows:
+        return Refused("unknown or ended session")
+    session_id, created_at, last_seen_at, csrf_token = rows[0][:4]
+    user_id, disabled_at = rows[0][_FIRST_USER_COLUMN], rows[0][9]
+    policy = runtime.policy
+    reason = None
+    if disabled_at is not None:
+        reason = "user disabled"
+    elif now - created_at > policy.session_max:
+        reason = "session past its absolute timeout"
+    elif now - last_seen_at > policy.session_idle:
+        reason = "session inactive too long"
+    if reason is not None:
+        with database.writer.begin() as connection:
+            connection.execute(
+                update(WebSession)
+                .where(WebSession.id == session_id, WebSession.ended_at.is_(None))
+                .values(ended_at=now)
+            )
+        return Refused(reason, user_id)
+    if _stale(last_seen_at, now):
+        with database.writer.begin() as connection:
+            connection.execute(
+                update(WebSession).where(WebSession.id == session_id).values(last_seen_at=now)
+            )
+    actor, display_name = _actor(rows)
+    return Authenticated(actor, "session", session_id, display_name, csrf_token)
+
+
+def resolve_token(
+    database: Database, secret: str, runtime: AccountsRuntime
+) -> Authenticated | Refused:
+    if not tokens.TOKEN_PATTERN.fullmatch(secret):
+        return Refused("malformed token")
+    now = runtime.now()
+    with database.reader.connect() as connection:
+        rows: Sequence[Any] = connection.execute(
+            TOKEN_QUERY, {"digest": tokens.digest(secret)}
+        ).all()
+    if not rows:
+        return Refused("unknown token")
+    token_id, expires_at, last_used_at, revoked_at = rows[0][:4]
+    user_id, disabled_at = rows[0][_FIRST_USER_COLUMN], rows[0][9]
+    if revoked_at is not None:
+        return Refused("token revoked", user_id)
+    if expires_at is not None and expires_at <= now:
+        return Refused("token expired", user_id)
+    if disabled_at is not None:
+        return Refused("user disabled", user_id)
+    if _stale(last_used_at, now):
+        with database.writer.begin() as connection:
+            connection.execute(
+                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+            )
+    actor, display_name = _actor(rows)
+    return Authenticated(actor, "token", token_id, display_name)
