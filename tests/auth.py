@@ -59,9 +59,7 @@ def sign_in(client: Any, username: str, password: str = PASSWORD) -> Any:
 
 
 def api_token(client: Any, username: str, password: str = PASSWORD) -> str:
-    response = client.post(
-        "/api/v1/auth/token", json={"username": username, "password": password}
-    )
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
     assert response.status_code == 201, response.text
     return str(response.json()["token"])
 

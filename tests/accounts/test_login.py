@@ -70,9 +70,7 @@ def test_next_never_leads_to_another_site(client: Any, cast: Cast) -> None:
     assert response.headers["location"] == "/"
 
 
-def test_the_cookie_is_secure_over_https_and_when_the_setting_says_so(
-    app: Any, cast: Cast
-) -> None:
+def test_the_cookie_is_secure_over_https_and_when_the_setting_says_so(app: Any, cast: Cast) -> None:
     from fastapi.testclient import TestClient
 
     with TestClient(app, base_url="https://testserver") as https_client:
@@ -107,7 +105,9 @@ def test_unknown_user_and_wrong_password_answer_alike(
     unknown = _attempt(client, "nobody-at-all", "not-the-password-2")
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.text.replace("officer-a", "X") == unknown.text.replace("nobody-at-all", "X")
-    assert "The username or the password is wrong." in wrong.text or "用户名或密码错误" in wrong.text
+    assert (
+        "The username or the password is wrong." in wrong.text or "用户名或密码错误" in wrong.text
+    )
     # argon2 ran for the unknown user too (timing does not tell them apart)
     assert verified == ["not-the-password-1", "not-the-password-2"]
     reasons = [e.reason for e in _events(database, "login_failed")]

@@ -16,11 +16,15 @@ from tests import auth
 
 
 def _messages(password: str, username: str = "alice") -> list[str]:
-    return [p.render(lambda m: translate(m, "en")) for p in passwords.policy_problems(password, username)]
+    return [
+        p.render(lambda m: translate(m, "en"))
+        for p in passwords.policy_problems(password, username)
+    ]
 
 
 @pytest.mark.parametrize(
-    "password", [DEMO_PASSWORD, "correct horse battery", "雨后春笋般的成果2026年转化", "Tr0ub4dor&3xyz"]
+    "password",
+    [DEMO_PASSWORD, "correct horse battery", "雨后春笋般的成果2026年转化", "Tr0ub4dor&3xyz"],
 )
 def test_good_passwords_pass_the_policy(password: str) -> None:
     assert _messages(password) == []

@@ -75,3 +75,17 @@ def page(browser: Any, live_server: str) -> Iterator[Any]:
     tab.set_default_timeout(10_000)
     yield tab
     context.close()
+
+
+@pytest.fixture
+def admin_page(page: Any, database: Any) -> Any:
+    """The tab, signed in as a platform admin through the real login form."""
+    from tests import auth
+
+    auth.create_user(database, "browser-admin", admin=True)
+    page.goto("/login")
+    page.fill("#login-username", "browser-admin")
+    page.fill("#login-password", auth.PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/")
+    return page

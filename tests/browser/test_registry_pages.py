@@ -58,10 +58,11 @@ def test_browse_results_filter_without_reload_and_open_one(page: Any, database: 
 
 
 def test_demand_with_invalid_budget_shows_the_message_next_to_the_field(
-    page: Any, database: Any
+    admin_page: Any, database: Any
 ) -> None:
     from playwright.sync_api import expect
 
+    page = admin_page
     ids = _seed(database)
     page.goto("/demands/new")
     suggestions = page.locator("#dl-organizations-enterprise option")
@@ -92,10 +93,11 @@ def test_demand_with_invalid_budget_shows_the_message_next_to_the_field(
 
 
 def test_import_with_a_bad_row_shows_row_column_and_reason(
-    page: Any, database: Any, tmp_path: Path
+    admin_page: Any, database: Any, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
+    page = admin_page
     ids = _seed(database)
     upload = tmp_path / "demands.csv"
     upload.write_text(
@@ -146,3 +148,26 @@ def test_language_switch_shows_english_and_keeps_the_filters(page: Any, database
     expect(page).to_have_url(re.compile(r"kind=paper&trl_min=2&lang=zh$"))
     page.goto("/demands")  # the choice is remembered
     expect(page.locator("h1")).to_have_text("技术需求")
+
+
+def test_signing_in_and_out_through_the_header(page: Any, database: Any) -> None:
+    from playwright.sync_api import expect
+
+    from tests import auth
+
+    auth.create_user(database, "browser-user", display_name="浏览器用户")
+    page.goto("/results")
+    page.locator(".account-menu a", has_text="登录").click()
+    expect(page).to_have_url(re.compile(r"/login\?next=/results$"))
+    page.fill("#login-username", "browser-user")
+    page.fill("#login-password", "a-wrong-password-1")
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("#login-error")).to_contain_text("用户名或密码错误")
+    page.fill("#login-password", auth.PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(re.compile(r"/results$"))
+    expect(page.locator(".account-menu .account-link")).to_have_text("浏览器用户")
+    page.get_by_role("button", name="退出登录").click()
+    expect(page).to_have_url(re.compile(r"/login\?done=signed_out$"))
+    expect(page.locator(".notice")).to_contain_text("您已退出登录")
+    expect(page.locator(".account-menu .account-link")).to_have_count(0)

@@ -62,21 +62,21 @@ def test_demand_region_filter_includes_cities_inside_a_province(client: Any, dat
     assert client.get("/api/v1/demands", params={"region": "110000"}).json()["total"] == 0
 
 
-def test_get_shows_references_money_as_text_and_contributors(client: Any, database: Any) -> None:
+def test_get_shows_references_money_as_text_and_contributors(admin_api: Any, database: Any) -> None:
     ids = _seed(database)
-    demand = client.get(f"/api/v1/demands/{ids['demand']}").json()
+    demand = admin_api.get(f"/api/v1/demands/{ids['demand']}").json()
     assert demand["budget_min"] == "500000.00"
     assert demand["enterprise"]["external_id"] == ids["ent_ext"]
-    patent = client.get(f"/api/v1/results/{ids['patent']}").json()
+    patent = admin_api.get(f"/api/v1/results/{ids['patent']}").json()
     assert [(c["name"], c["share"]) for c in patent["contributors"]] == [
         ("张三", "60.00"),
         ("李四", "40.00"),
     ]
 
 
-def test_create_update_delete_round_trip(client: Any, database: Any) -> None:
+def test_create_update_delete_round_trip(admin_api: Any, database: Any) -> None:
     ids = _seed(database)
-    created = client.post(
+    created = admin_api.post(
         "/api/v1/demands",
         json={
             "enterprise": ids["ent_ext"],
@@ -91,15 +91,15 @@ def test_create_update_delete_round_trip(client: Any, database: Any) -> None:
     record = created.json()
     assert record["budget_max"] == "200000.50" and record["industry"] == "N"
     assert created.headers["location"] == f"/api/v1/demands/{record['id']}"
-    changed = client.patch(f"/api/v1/demands/{record['id']}", json={"status": "closed"})
+    changed = admin_api.patch(f"/api/v1/demands/{record['id']}", json={"status": "closed"})
     assert changed.json()["status"] == "closed"
-    assert client.delete(f"/api/v1/demands/{record['id']}").status_code == 204
-    assert client.get(f"/api/v1/demands/{record['id']}").status_code == 404
+    assert admin_api.delete(f"/api/v1/demands/{record['id']}").status_code == 204
+    assert admin_api.get(f"/api/v1/demands/{record['id']}").status_code == 404
 
 
-def test_validation_errors_are_problem_json_with_every_field(client: Any, database: Any) -> None:
+def test_validation_errors_are_problem_json_with_every_field(admin_api: Any, database: Any) -> None:
     ids = _seed(database)
-    response = client.post(
+    response = admin_api.post(
         "/api/v1/demands",
         json={
             "enterprise": ids["uni_ext"],
@@ -119,25 +119,29 @@ def test_validation_errors_are_problem_json_with_every_field(client: Any, databa
     assert body["title"] == "校验未通过"  # Chinese by default
 
 
-def test_budget_order_is_checked_against_the_stored_other_end(client: Any, database: Any) -> None:
+def test_budget_order_is_checked_against_the_stored_other_end(
+    admin_api: Any, database: Any
+) -> None:
     ids = _seed(database)
-    response = client.patch(f"/api/v1/demands/{ids['demand']}", json={"budget_max": "1.00"})
+    response = admin_api.patch(f"/api/v1/demands/{ids['demand']}", json={"budget_max": "1.00"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "budget_max"
 
 
-def test_money_rejects_floats_and_fractions_of_a_fen(client: Any, database: Any) -> None:
+def test_money_rejects_floats_and_fractions_of_a_fen(admin_api: Any, database: Any) -> None:
     ids = _seed(database)
     for bad in ("12.345", "abc", "-5"):
-        response = client.patch(f"/api/v1/demands/{ids['demand']}", json={"budget_min": bad})
+        response = admin_api.patch(f"/api/v1/demands/{ids['demand']}", json={"budget_min": bad})
         assert response.status_code == 422, bad
-    response = client.patch(f"/api/v1/demands/{ids['demand']}", json={"budget_min": 12.5})
+    response = admin_api.patch(f"/api/v1/demands/{ids['demand']}", json={"budget_min": 12.5})
     assert response.status_code == 422
 
 
-def test_unknown_fields_are_refused(client: Any, database: Any) -> None:
+def test_unknown_fields_are_refused(admin_api: Any, database: Any) -> None:
     ids = _seed(database)
-    response = client.patch(f"/api/v1/results/{ids['paper']}", json={"id": 99, "owner_org_id": 1})
+    response = admin_api.patch(
+        f"/api/v1/results/{ids['paper']}", json={"id": 99, "owner_org_id": 1}
+    )
     assert response.status_code == 422
     assert {e["field"] for e in response.json()["errors"]} == {"id", "owner_org_id"}
 
@@ -156,16 +160,16 @@ def test_english_messages_on_request(client: Any, database: Any) -> None:
     assert body["title"] == "Not found"
 
 
-def test_organisation_that_owns_records_cannot_be_deleted(client: Any, database: Any) -> None:
+def test_organisation_that_owns_records_cannot_be_deleted(admin_api: Any, database: Any) -> None:
     ids = _seed(database)
-    response = client.delete(f"/api/v1/organizations/{ids['uni']}")
+    response = admin_api.delete(f"/api/v1/organizations/{ids['uni']}")
     assert response.status_code == 409
-    assert client.get(f"/api/v1/organizations/{ids['uni']}").status_code == 200
+    assert admin_api.get(f"/api/v1/organizations/{ids['uni']}").status_code == 200
 
 
-def test_duplicate_external_id_is_a_field_error(client: Any, database: Any) -> None:
+def test_duplicate_external_id_is_a_field_error(admin_api: Any, database: Any) -> None:
     ids = _seed(database)
-    response = client.post(
+    response = admin_api.post(
         "/api/v1/organizations",
         json={"external_id": ids["uni_ext"], "name": "重名", "kind": "university"},
     )

@@ -9,7 +9,7 @@ import pytest
 
 from shelfbridge.core.audit import events_for
 from shelfbridge.registry.models import Demand, Result
-from tests import factories
+from tests import auth, factories
 
 
 def _seed(database: Any) -> dict[str, Any]:
@@ -215,10 +215,10 @@ def test_empty_list_says_so(client: Any) -> None:
 
 # ---------------------------------------------------------------- details
 def test_result_detail_shows_labels_references_contributors_and_history(
-    client: Any, database: Any
+    admin_client: Any, database: Any
 ) -> None:
     ids = _seed(database)
-    html = client.get(f"/results/{ids['patent']}").text
+    html = admin_client.get(f"/results/{ids['patent']}").text
     assert "发明专利" in html  # the kind's label, not its code
     assert "可转化" in html
     assert "相关环境中演示验证" in html  # TRL 6 label from reference_terms
@@ -239,10 +239,10 @@ def test_result_detail_in_english_uses_english_labels(client: Any, database: Any
 
 
 def test_demand_detail_shows_the_industry_label_budget_and_enterprise(
-    client: Any, database: Any
+    admin_client: Any, database: Any
 ) -> None:
     ids = _seed(database)
-    html = client.get(f"/demands/{ids['demand']}").text
+    html = admin_client.get(f"/demands/{ids['demand']}").text
     assert "C · 制造业" in html
     assert "¥500,000.00" in html and "¥800,000.00" in html
     assert "2027-06-30" in html
@@ -280,25 +280,29 @@ def test_non_numeric_id_is_not_found(client: Any) -> None:
 
 
 # ---------------------------------------------------------------- create and edit
-def test_creating_a_demand_redirects_to_its_page(client: Any, database: Any) -> None:
+def test_creating_a_demand_redirects_to_its_page(admin_client: Any, database: Any) -> None:
     ids = _seed(database)
-    response = client.post(
-        "/demands/new", data=_demand_form(ids["ent_ext"]), follow_redirects=False
+    response = admin_client.post(
+        "/demands/new",
+        data=auth.with_csrf(admin_client, _demand_form(ids["ent_ext"])),
+        follow_redirects=False,
     )
     assert response.status_code == 303
     location = response.headers["location"]
     assert re.fullmatch(r"/demands/\d+", location)
-    page = client.get(location)
+    page = admin_client.get(location)
     assert "寻求高精度传感器技术" in page.text
     assert "已创建" in page.text  # the notice left by the redirect
-    assert "已创建" not in client.get(location).text  # shown once
+    assert "已创建" not in admin_client.get(location).text  # shown once
     with database.unit_of_work(write=False) as session:
         demand = session.get(Demand, int(location.rsplit("/", 1)[1]))
         assert str(demand.budget_max) == "300000.50"
         assert demand.enterprise_id == ids["ent"]
 
 
-def test_creating_a_result_takes_lists_and_contributors_as_text(client: Any, database: Any) -> None:
+def test_creating_a_result_takes_lists_and_contributors_as_text(
+    admin_client: Any, database: Any
+) -> None:
     ids = _seed(database)
     form = {
         "external_id": "RES-FORM-1",
@@ -312,7 +316,9 @@ def test_creating_a_result_takes_lists_and_contributors_as_text(client: Any, dat
         "confidentiality": "public",
         "status": "available",
     }
-    response = client.post("/results/new", data=form, follow_redirects=False)
+    response = admin_client.post(
+        "/results/new", data=auth.with_csrf(admin_client, form), follow_redirects=False
+    )
     assert response.status_code == 303
     with database.unit_of_work(write=False) as session:
         result = session.get(Result, int(response.headers["location"].rsplit("/", 1)[1]))
@@ -322,11 +328,14 @@ def test_creating_a_result_takes_lists_and_contributors_as_text(client: Any, dat
 
 
 def test_demand_with_a_bad_budget_shows_the_message_next_to_the_field(
-    client: Any, database: Any
+    admin_client: Any, database: Any
 ) -> None:
     ids = _seed(database)
-    response = client.post(
-        "/demands/new", data=_demand_form(ids["ent_ext"], budget_min="abc", title="新需求X")
+    response = admin_client.post(
+        "/demands/new",
+        data=auth.with_csrf(
+            admin_client, _demand_form(ids["ent_ext"], budget_min="abc", title="新需求X")
+        ),
     )
     assert response.status_code == 422
     block = _field_block(response.text, "budget_min")
@@ -340,11 +349,15 @@ def test_demand_with_a_bad_budget_shows_the_message_next_to_the_field(
         assert session.query(Demand).count() == 1  # nothing was written
 
 
-def test_demand_with_minimum_above_maximum_marks_the_maximum(client: Any, database: Any) -> None:
+def test_demand_with_minimum_above_maximum_marks_the_maximum(
+    admin_client: Any, database: Any
+) -> None:
     ids = _seed(database)
-    response = client.post(
+    response = admin_client.post(
         "/demands/new",
-        data=_demand_form(ids["ent_ext"], budget_min="900000", budget_max="100000"),
+        data=auth.with_csrf(
+            admin_client, _demand_form(ids["ent_ext"], budget_min="900000", budget_max="100000")
+        ),
         params={"lang": "en"},
     )
     assert response.status_code == 422
@@ -354,24 +367,28 @@ def test_demand_with_minimum_above_maximum_marks_the_maximum(client: Any, databa
 
 
 def test_demand_for_an_organisation_that_is_not_an_enterprise_is_refused(
-    client: Any, database: Any
+    admin_client: Any, database: Any
 ) -> None:
     ids = _seed(database)
-    response = client.post("/demands/new", data=_demand_form(ids["uni_ext"]))
+    response = admin_client.post(
+        "/demands/new", data=auth.with_csrf(admin_client, _demand_form(ids["uni_ext"]))
+    )
     assert response.status_code == 422
     assert "不是企业" in _field_block(response.text, "enterprise")
 
 
-def test_missing_required_fields_are_each_marked(client: Any) -> None:
-    response = client.post("/results/new", data={"title": ""})
+def test_missing_required_fields_are_each_marked(admin_client: Any) -> None:
+    response = admin_client.post("/results/new", data=auth.with_csrf(admin_client, {"title": ""}))
     assert response.status_code == 422
     for name in ("kind", "title"):
         assert "此项为必填项" in _field_block(response.text, name)
 
 
-def test_edit_form_shows_the_stored_values_in_the_import_format(client: Any, database: Any) -> None:
+def test_edit_form_shows_the_stored_values_in_the_import_format(
+    admin_client: Any, database: Any
+) -> None:
     ids = _seed(database)
-    html = client.get(f"/results/{ids['patent']}/edit").text
+    html = admin_client.get(f"/results/{ids['patent']}/edit").text
     assert 'value="H01M 10/0525"' in html
     assert "王五@PER-T" in _field_block(html, "contributors")
     assert ":60.00;李四:40.00" in _field_block(html, "contributors")
@@ -379,9 +396,9 @@ def test_edit_form_shows_the_stored_values_in_the_import_format(client: Any, dat
     assert '<option value="6" selected>' in html
 
 
-def test_editing_a_result_saves_and_records_the_change(client: Any, database: Any) -> None:
+def test_editing_a_result_saves_and_records_the_change(admin_client: Any, database: Any) -> None:
     ids = _seed(database)
-    form = client.get(f"/results/{ids['paper']}/edit")
+    form = admin_client.get(f"/results/{ids['paper']}/edit")
     assert form.status_code == 200
     values = {
         "external_id": "",
@@ -394,10 +411,14 @@ def test_editing_a_result_saves_and_records_the_change(client: Any, database: An
     }
     with database.unit_of_work(write=False) as session:
         values["external_id"] = session.get(Result, ids["paper"]).external_id
-    response = client.post(f"/results/{ids['paper']}/edit", data=values, follow_redirects=False)
+    response = admin_client.post(
+        f"/results/{ids['paper']}/edit",
+        data=auth.with_csrf(admin_client, values),
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     assert response.headers["location"] == f"/results/{ids['paper']}"
-    html = client.get(f"/results/{ids['paper']}", params={"lang": "en"}).text
+    html = admin_client.get(f"/results/{ids['paper']}", params={"lang": "en"}).text
     assert "（修订）" in html
     history = html[html.index('id="history"') :]
     assert "Changed" in history and "Title" in history
@@ -406,11 +427,14 @@ def test_editing_a_result_saves_and_records_the_change(client: Any, database: An
     assert actions == ["create", "update"]
 
 
-def test_an_invalid_edit_changes_nothing(client: Any, database: Any) -> None:
+def test_an_invalid_edit_changes_nothing(admin_client: Any, database: Any) -> None:
     ids = _seed(database)
-    response = client.post(
+    response = admin_client.post(
         f"/demands/{ids['demand']}/edit",
-        data=_demand_form(ids["ent_ext"], external_id="DEM-X", title="改名", deadline="2027-13-01"),
+        data=auth.with_csrf(
+            admin_client,
+            _demand_form(ids["ent_ext"], external_id="DEM-X", title="改名", deadline="2027-13-01"),
+        ),
     )
     assert response.status_code == 422
     assert "应为日期" in _field_block(response.text, "deadline")
@@ -418,17 +442,17 @@ def test_an_invalid_edit_changes_nothing(client: Any, database: Any) -> None:
         assert session.get(Demand, ids["demand"]).title == "寻求低温电池技术"
 
 
-def test_new_form_takes_initial_values_from_the_query(client: Any, database: Any) -> None:
+def test_new_form_takes_initial_values_from_the_query(admin_client: Any, database: Any) -> None:
     ids = _seed(database)
-    html = client.get("/demands/new", params={"enterprise": ids["ent_ext"]}).text
+    html = admin_client.get("/demands/new", params={"enterprise": ids["ent_ext"]}).text
     assert f'value="{ids["ent_ext"]}"' in _field_block(html, "enterprise")
 
 
 def test_form_offers_vocabularies_as_selects_and_enterprises_as_suggestions(
-    client: Any, database: Any
+    admin_client: Any, database: Any
 ) -> None:
     ids = _seed(database)
-    html = client.get("/demands/new").text
+    html = admin_client.get("/demands/new").text
     assert '<select id="field-status" name="status">' in html
     assert '<option value="open" selected>' in html
     assert '<datalist id="dl-organizations-enterprise">' in html
@@ -451,24 +475,30 @@ def test_organisation_suggestions_answer_a_typed_name(client: Any, database: Any
 
 
 # ---------------------------------------------------------------- delete
-def test_delete_asks_for_confirmation_then_deletes(client: Any, database: Any) -> None:
+def test_delete_asks_for_confirmation_then_deletes(admin_client: Any, database: Any) -> None:
     ids = _seed(database)
-    confirm = client.get(f"/results/{ids['paper']}/delete")
+    confirm = admin_client.get(f"/results/{ids['paper']}/delete")
     assert confirm.status_code == 200
     assert f'action="/results/{ids["paper"]}/delete"' in confirm.text
-    response = client.post(f"/results/{ids['paper']}/delete", follow_redirects=False)
+    response = admin_client.post(
+        f"/results/{ids['paper']}/delete", data=auth.with_csrf(admin_client), follow_redirects=False
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/results"
-    assert client.get(f"/results/{ids['paper']}").status_code == 404
-    assert "已删除" in client.get("/results").text
+    assert admin_client.get(f"/results/{ids['paper']}").status_code == 404
+    assert "已删除" in admin_client.get("/results").text
 
 
-def test_deleting_an_organisation_that_owns_results_is_refused(client: Any, database: Any) -> None:
+def test_deleting_an_organisation_that_owns_results_is_refused(
+    admin_client: Any, database: Any
+) -> None:
     ids = _seed(database)
-    response = client.post(f"/organizations/{ids['uni']}/delete")
+    response = admin_client.post(
+        f"/organizations/{ids['uni']}/delete", data=auth.with_csrf(admin_client)
+    )
     assert response.status_code == 409
     assert "该机构仍拥有成果或需求" in response.text
-    assert client.get(f"/organizations/{ids['uni']}").status_code == 200
+    assert admin_client.get(f"/organizations/{ids['uni']}").status_code == 200
 
 
 # ---------------------------------------------------------------- language and markup

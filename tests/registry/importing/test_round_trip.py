@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from shelfbridge.core.database import Database
+from shelfbridge.core.errors import BadRequest
 from shelfbridge.registry.importing import KINDS, export_file, import_file
 from tests import factories
 from tests.registry.importing.helpers import fingerprint, seed
@@ -97,3 +98,18 @@ def test_export_reports_progress(database: Database, tmp_path: Path) -> None:
     )
     assert calls[0] == ("export", 0, 3)
     assert calls[-1] == ("export", 3, 3)
+
+
+def test_a_control_character_excel_cannot_store_is_refused_in_xlsx_only(
+    database: Database, tmp_path: Path
+) -> None:
+    with database.unit_of_work() as session:
+        factories.organization(session, external_id="ORG-V", description="第一栏\x0b第二栏")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with pytest.raises(BadRequest) as refused:
+        export_file(database, "organizations", folder / "o.xlsx")
+    assert refused.value.params == {"external_id": "ORG-V", "column": "description"}
+    assert not list(folder.iterdir())  # no partial file is left behind
+    export_file(database, "organizations", folder / "o.csv")
+    assert import_file(database, "organizations", folder / "o.csv").unchanged == 1

@@ -322,50 +322,57 @@ def run_shares(
     spools: list[Path],
     progress: Progress,
 ) -> list[ShareResult]:
-    """Check the file in ``len(spools)`` shares; one share runs in this process."""
+    """Check the file in ``len(spools)`` shares: share 0 in this process, each other share
+    in a checker process of its own, all at the same time."""
     shares = len(spools)
-    done = 0
-    if shares == 1:
-
-        def tick(rows: int) -> None:
-            nonlocal done
-            done += rows
-            progress("check", done, None)
-
-        with spools[0].open("wb") as handle:
-            return [check_share(database, kind, path, fmt, handle, tick=tick)]
     inbox: queue.Queue[Any] = queue.Queue()
     children: list[subprocess.Popen[bytes]] = []
     relays: list[threading.Thread] = []
-    for share, spool in enumerate(spools):
-        job = {
-            "url": database.url,
-            "actor": current_actor.get(),
-            "kind": kind,
-            "path": str(path),
-            "format": fmt,
-            "spool": str(spool),
-            "share": share,
-            "shares": shares,
-        }
-        child = _start_checker(job)
-        children.append(child)
-        relay = threading.Thread(target=_relay, args=(share, child, inbox), daemon=True)
-        relay.start()
-        relays.append(relay)
     results: dict[int, ShareResult] = {}
+    done = 0
+
+    def take(message: str, share: int, payload: Any) -> None:
+        nonlocal done
+        if message == "progress":
+            done += payload
+            progress("check", done, None)
+        elif message == "done":
+            results[share] = payload
+        elif message == "failed":
+            raise RuntimeError(f"an import checker process failed:\n{payload}")
+        elif share not in results:
+            raise RuntimeError("an import checker process ended unexpectedly")
+
+    def tick(rows: int) -> None:
+        take("progress", 0, rows)
+        while not inbox.empty():  # the other checkers' news, without waiting for it
+            share, (message, payload) = inbox.get_nowait()
+            take(message, share, payload)
+
     try:
+        for share in range(1, shares):
+            job = {
+                "url": database.url,
+                "actor": current_actor.get(),
+                "kind": kind,
+                "path": str(path),
+                "format": fmt,
+                "spool": str(spools[share]),
+                "share": share,
+                "shares": shares,
+            }
+            child = _start_checker(job)
+            children.append(child)
+            relay = threading.Thread(target=_relay, args=(share, child, inbox), daemon=True)
+            relay.start()
+            relays.append(relay)
+        with spools[0].open("wb") as handle:
+            results[0] = check_share(
+                database, kind, path, fmt, handle, share=0, shares=shares, tick=tick
+            )
         while len(results) < shares:
             share, (message, payload) = inbox.get()
-            if message == "progress":
-                done += payload
-                progress("check", done, None)
-            elif message == "done":
-                results[share] = payload
-            elif message == "failed":
-                raise RuntimeError(f"an import checker process failed:\n{payload}")
-            elif share not in results:
-                raise RuntimeError("an import checker process ended unexpectedly")
+            take(message, share, payload)
     finally:
         for child in children:
             if len(results) < shares:  # a failure: the others' work is of no use

@@ -11,6 +11,8 @@ are held by foreign keys).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,8 +86,7 @@ def import_file(
     with collector_paused(), tempfile.TemporaryDirectory(prefix="shelfbridge-import-") as folder:
         rows, spools = check_file(database, spec, path, fmt, Path(folder), report)
         try:
-            with database.unit_of_work() as session:
-                _tune_for_bulk(session)
+            with database.unit_of_work() as session, _bulk_cache(session):
                 return _write_spools(session, spec, spools, rows, report)
         except IntegrityError:
             # A record the file refers to was removed between the passes; the transaction
@@ -102,10 +103,19 @@ def import_file(
             ) from None
 
 
-def _tune_for_bulk(session: Session) -> None:
-    """SQLite: a larger page cache for this connection keeps big writes out of the WAL."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}"))
+@contextmanager
+def _bulk_cache(session: Session) -> Iterator[None]:
+    """SQLite: a larger page cache while this connection writes the import (fewer pages
+    spill to the WAL before the commit); the pooled connection gets its own size back."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    previous = session.execute(text("PRAGMA cache_size")).scalar()
+    session.execute(text(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}"))
+    try:
+        yield
+    finally:
+        session.execute(text(f"PRAGMA cache_size = {int(previous or -2000)}"))
 
 
 def _write_spools(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from shelfbridge.accounts.visibility import visible_clause
 from shelfbridge.core.database import Database
+from shelfbridge.core.errors import BadRequest
 from shelfbridge.registry.fields import LIST_SEPARATOR
 from shelfbridge.registry.importing.checking import Progress
 from shelfbridge.registry.importing.engine import spec_for
@@ -100,6 +101,7 @@ def _write_xlsx(
 ) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils.exceptions import IllegalCharacterError
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet()
@@ -112,7 +114,18 @@ def _write_xlsx(
 
     sheet.append([text_cell(c) for c in columns])
     for row in rows:
-        sheet.append([text_cell(flat_cell(row.get(c))) for c in columns])
+        cells = []
+        for column in columns:
+            try:
+                cells.append(text_cell(flat_cell(row.get(column))))
+            except IllegalCharacterError:
+                raise BadRequest(
+                    "Record “{external_id}” has a control character in {column} that Excel "
+                    "cannot store; export it as CSV or JSONL instead.",
+                    external_id=row.get("external_id"),
+                    column=column,
+                ) from None
+        sheet.append(cells)
         tick()
     book.save(path)
 

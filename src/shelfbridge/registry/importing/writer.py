@@ -101,11 +101,10 @@ class RecordWriter:
         if not rows:
             return
         now = utcnow()
-        # The timestamps go in as statement values rather than in every row's parameters.
-        # The new ids come back from one SELECT: portable, and on SQLite faster than
-        # RETURNING in parameter order.
         statement = insert(self.table).values(created_at=now, updated_at=now)
         self.session.execute(statement, [values for values, _clean in rows])
+        # The new ids come back from one SELECT: portable, and on SQLite faster than
+        # RETURNING in parameter order.
         external_ids = [values["external_id"] for values, _clean in rows]
         new_ids = {
             row.external_id: row.id
