@@ -387,11 +387,14 @@ def main() -> None:
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         print(f"\nload average (1 min) at the end: {load:.1f} on {os.cpu_count()} CPUs")
         imported = table[0]
-        ok = imported[2] < TARGET_SECONDS and imported[4] < TARGET_MB
-        print(
-            f"\ntargets (SQLite import): < {TARGET_SECONDS:.0f} s and < {TARGET_MB:.0f} MB peak: "
-            f"{'met' if ok else 'NOT met'}"
-        )
+        if args.rows != 100_000:
+            print(f"\n(the targets apply to 100,000 rows; this run had {args.rows:,})")
+        else:
+            ok = imported[2] < TARGET_SECONDS and imported[4] < TARGET_MB
+            print(
+                f"\ntargets (SQLite import): < {TARGET_SECONDS:.0f} s and < {TARGET_MB:.0f} MB "
+                f"peak: {'met' if ok else 'NOT met'}"
+            )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -12,10 +12,11 @@ import contextvars
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import DBAPIError
 
 from shelfbridge.accounts.actor import SYSTEM, Actor, current_actor, user_actor
@@ -84,6 +85,10 @@ def _grant(database: Database, ids: dict[str, int], record: str, owner: str, to:
 def _visible_results(database: Database) -> set[int]:
     with database.unit_of_work(write=False) as session:
         return set(session.scalars(select(Result.id)))
+
+
+def _rowcount(outcome: Any) -> int:
+    return int(cast(CursorResult[Any], outcome).rowcount)
 
 
 def _counts(connection: Any) -> dict[str, int]:
@@ -245,12 +250,7 @@ def test_another_organisations_rows_cannot_be_changed_taken_or_deleted(
                 .where(ResultContributor.result_id == ids["b_public"])
                 .values(share=100)
             )
-            assert (changed.rowcount, taken.rowcount, deleted.rowcount, shares.rowcount) == (
-                0,
-                0,
-                0,
-                0,
-            )
+            assert [_rowcount(o) for o in (changed, taken, deleted, shares)] == [0, 0, 0, 0]
         # Giving one's own row away is refused outright.
         with pytest.raises(DBAPIError, match=REFUSED), database.unit_of_work() as session:
             session.execute(
@@ -270,12 +270,14 @@ def test_a_reader_without_write_rights_changes_nothing_even_in_its_own_organisat
     database: Database,
 ) -> None:
     ids = _seed(database)
-    with acting_as(_user("researcher-a", (ids["a"], RESEARCHER))):
-        with database.unit_of_work() as session:
-            changed = session.execute(
-                update(Result).where(Result.id == ids["a_internal"]).values(trl=9)
-            )
-            assert changed.rowcount == 0
+    with (
+        acting_as(_user("researcher-a", (ids["a"], RESEARCHER))),
+        database.unit_of_work() as session,
+    ):
+        changed = session.execute(
+            update(Result).where(Result.id == ids["a_internal"]).values(trl=9)
+        )
+        assert _rowcount(changed) == 0
 
 
 @postgres_only
@@ -321,7 +323,7 @@ def test_the_application_role_is_neither_superuser_nor_owner_and_reaches_every_t
             assert connection.scalar(
                 text("SELECT has_table_privilege(current_user, :t, 'SELECT')"), {"t": table}
             ), f"{table} is not granted to shelfbridge_app (add it to a migration)"
-        forced = dict(
+        forced: dict[str, bool] = dict(
             connection.execute(
                 text(
                     "SELECT relname, relrowsecurity AND relforcerowsecurity FROM pg_class"
@@ -345,17 +347,19 @@ def test_the_caller_costs_one_statement_per_transaction_and_ends_with_it(
 
     event.listen(database.reader, "before_cursor_execute", note)
     try:
-        with acting_as(_user("officer-a", (ids["a"], OFFICER))):
-            with database.unit_of_work(write=False) as session:
-                session.scalar(select(func.count()).select_from(Result))
-                settings = session.execute(
-                    text(
-                        "SELECT current_setting('shelfbridge.actor'),"
-                        " current_setting('shelfbridge.unrestricted'),"
-                        " current_setting('shelfbridge.read_orgs'),"
-                        " current_setting('shelfbridge.write_orgs')"
-                    )
-                ).one()
+        with (
+            acting_as(_user("officer-a", (ids["a"], OFFICER))),
+            database.unit_of_work(write=False) as session,
+        ):
+            session.scalar(select(func.count()).select_from(Result))
+            settings = session.execute(
+                text(
+                    "SELECT current_setting('shelfbridge.actor'),"
+                    " current_setting('shelfbridge.unrestricted'),"
+                    " current_setting('shelfbridge.read_orgs'),"
+                    " current_setting('shelfbridge.write_orgs')"
+                )
+            ).one()
     finally:
         event.remove(database.reader, "before_cursor_execute", note)
     assert len(statements) == 3 and "set_config" in statements[0]
@@ -366,7 +370,8 @@ def test_the_caller_costs_one_statement_per_transaction_and_ends_with_it(
     try:
         cursor = raw.cursor()
         cursor.execute("SELECT current_setting('shelfbridge.actor', true)")
-        assert cursor.fetchone()[0] in (None, "")
+        row = cursor.fetchone()
+        assert row is not None and row[0] in (None, "")
         raw.rollback()
     finally:
         raw.close()

@@ -102,9 +102,11 @@ def test_the_application_role_cannot_get_around_the_triggers(database: Any) -> N
         "TRUNCATE audit_events",
         "DROP TRIGGER audit_events_no_change ON audit_events",
     ):
-        with pytest.raises(DBAPIError, match="must be owner|permission denied"):
-            with database.writer.begin() as conn:
-                conn.exec_driver_sql(statement)
+        with (
+            pytest.raises(DBAPIError, match="must be owner|permission denied"),
+            database.writer.begin() as conn,
+        ):
+            conn.exec_driver_sql(statement)
     assert audit.verify_chain(database.session(write=False)).ok
 
 

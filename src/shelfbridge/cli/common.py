@@ -114,8 +114,7 @@ def role_warnings(database: Database) -> list[str]:
         )
     elif role.bypasses_rls:
         problem = _(
-            "The application connects to PostgreSQL as {role}, which bypasses row-level "
-            "security.",
+            "The application connects to PostgreSQL as {role}, which bypasses row-level security.",
             role=role.name,
         )
     else:

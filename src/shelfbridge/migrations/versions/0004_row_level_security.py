@@ -100,9 +100,7 @@ def _writable(table: str, owner: str) -> str:
 
 # Contributors follow their result: readable when the result is (the sub-select on results
 # obeys results' own policy), writable when the result's owner is writable.
-CONTRIBUTOR_VISIBLE = (
-    "EXISTS (SELECT 1 FROM results r WHERE r.id = result_contributors.result_id)"
-)
+CONTRIBUTOR_VISIBLE = "EXISTS (SELECT 1 FROM results r WHERE r.id = result_contributors.result_id)"
 CONTRIBUTOR_WRITABLE = (
     f"{CALLER} AND EXISTS (SELECT 1 FROM results r WHERE r.id = result_contributors.result_id"
     f" AND ({UNRESTRICTED} OR r.owner_org_id = ANY ({WRITE_ORGS})))"
