@@ -180,3 +180,41 @@ def test_demo_accounts_need_the_demo_data(cli_input: Any, database: Any) -> None
     result = cli_input("demo", "accounts", env={"SHELFBRIDGE_DEMO_MODE": "1"})
     assert result.exit_code == 1
     assert "Load the demo data first: shelfbridge demo load." in result.output
+
+
+def test_demo_load_creates_the_demo_accounts_only_in_demo_mode(
+    cli_input: Any, database: Any, tmp_path: Any
+) -> None:
+    import json
+
+    organizations = sorted({a.organization for a in DEMO_ACCOUNTS if a.organization})
+    records = {
+        "organizations": [
+            {"external_id": ext, "name": f"演示机构{n}", "kind": "university"}
+            for n, ext in enumerate(organizations)
+        ]
+        + [{"external_id": "ENT-1", "name": "演示企业", "kind": "enterprise"}],
+        "people": [{"external_id": "PER-1", "name": "演示人"}],
+        "results": [{"external_id": "RES-1", "kind": "paper", "title": "演示论文"}],
+        "demands": [
+            {
+                "external_id": "DEM-1",
+                "enterprise": "ENT-1",
+                "title": "演示需求",
+                "description": "无",
+            }
+        ],
+    }
+    for kind, rows in records.items():
+        lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        (tmp_path / f"{kind}.jsonl").write_text(lines, encoding="utf-8")
+
+    plain = cli_input("demo", "load", "--from", str(tmp_path), env={"SHELFBRIDGE_DEMO_MODE": "0"})
+    assert plain.exit_code == 0, plain.output
+    assert "No demo accounts were created" in plain.output
+    assert _user(database, "demo-admin") is None
+
+    demo = cli_input("demo", "load", "--from", str(tmp_path), env={"SHELFBRIDGE_DEMO_MODE": "1"})
+    assert demo.exit_code == 0, demo.output
+    assert "demo-gov: created" in demo.output
+    assert _roles(database, "demo-tto-a") == [("ORG-e702c99732c2", "tto_officer")]

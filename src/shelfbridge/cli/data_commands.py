@@ -209,5 +209,17 @@ def demo_load(
             _import(database, kind, path)
         shown = make_url(database.url).render_as_string(hide_password=True)
         typer.echo(_("Demo data loaded into {url}.", url=shown))
+        # The demo accounts exist only in demo mode (make demo sets it).
+        from shelfbridge.cli.user_commands import create_demo_accounts
+
+        if settings.demo_mode:
+            create_demo_accounts(settings, database)
+        else:
+            typer.echo(
+                _(
+                    "No demo accounts were created: they exist only in demo mode "
+                    "(SHELFBRIDGE_DEMO_MODE=1, which make demo sets)."
+                )
+            )
     finally:
         database.dispose()

@@ -66,6 +66,8 @@ SET_CALLER = (
     " set_config('shelfbridge.read_orgs', %(read_orgs)s, true),"
     " set_config('shelfbridge.write_orgs', %(write_orgs)s, true)"
 )
+# The permissions of accounts.visibility (READ_INTERNAL, WRITE), which cannot be imported here:
+# it imports the models, and they import this module.
 READ_INTERNAL = "record.read_internal"
 WRITE = "record.write"
 
@@ -90,8 +92,9 @@ def caller_settings(actor: Actor) -> dict[str, str]:
 def _configure_postgresql(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        # Runs before any statement of the transaction, in the same round trip as the
-        # driver's own BEGIN is followed by it: one statement per transaction.
+        # Runs before any other statement of the transaction (psycopg sends its implicit
+        # BEGIN first, as it always does): one extra statement, one round trip, per
+        # transaction. The caller is fixed for the whole transaction.
         connection.exec_driver_sql(SET_CALLER, caller_settings(current_actor.get()))
 
 

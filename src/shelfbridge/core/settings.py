@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     migration_database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the role that owns the tables, used only to create and "
-        "upgrade the schema (`shelfbridge init`); default: the database URL.",
+        "upgrade the schema (`shelfbridge init`, `demo load`); default: the database URL.",
     )
     language: str = Field(default="zh", description="Default language of messages: zh or en.")
     demo_mode: bool = Field(
