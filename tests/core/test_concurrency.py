@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from shelfbridge.accounts.actor import SYSTEM, current_actor
 from shelfbridge.core import audit
 from shelfbridge.registry.models import Organization
 from tests import factories
@@ -14,6 +15,7 @@ from tests import factories
 
 def test_parallel_writers_produce_one_intact_chain(database: Any) -> None:
     def write(worker: int) -> None:
+        current_actor.set(SYSTEM)  # a new thread starts with the default (anonymous) actor
         for n in range(5):
             with database.unit_of_work() as session:
                 factories.organization(session, name=f"并发机构{worker}-{n}")

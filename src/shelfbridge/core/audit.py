@@ -266,7 +266,8 @@ def write_pending(session: Session) -> int:
             }
         )
         prev = digest
-    session.execute(insert(AuditEvent), rows)
+    # The plain table, not the ORM entity: an ORM-enabled bulk insert costs a third more.
+    session.execute(insert(AuditEvent.__table__), rows)
     session.execute(
         update(AuditCheckpoint).where(AuditCheckpoint.id == 1).values(head_seq=seq, head_hash=prev)
     )
