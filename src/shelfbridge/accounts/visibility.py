@@ -70,7 +70,8 @@ def owner_of(record: Any) -> int | None:
     kind = kind_of(type(record))
     if kind is None:
         return None
-    return getattr(record, TENANT_SCOPED[kind][1].key)
+    owner: int | None = getattr(record, TENANT_SCOPED[kind][1].key)
+    return owner
 
 
 def is_public(record: Any) -> bool:

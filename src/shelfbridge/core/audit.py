@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, event, insert, select, update
+from sqlalchemy import Integer, String, Table, Text, event, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.orm.base import instance_state
@@ -52,6 +52,9 @@ class AuditEvent(Base):
     after: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+AUDIT_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
 
 
 class AuditCheckpoint(Base):
@@ -267,7 +270,7 @@ def write_pending(session: Session) -> int:
         )
         prev = digest
     # The plain table, not the ORM entity: an ORM-enabled bulk insert costs a third more.
-    session.execute(insert(AuditEvent.__table__), rows)
+    session.execute(insert(AUDIT_EVENTS), rows)
     session.execute(
         update(AuditCheckpoint).where(AuditCheckpoint.id == 1).values(head_seq=seq, head_hash=prev)
     )

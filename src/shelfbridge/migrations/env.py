@@ -8,8 +8,9 @@ from sqlalchemy import create_engine, pool
 from shelfbridge.core.schema import metadata
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
-assert url, "core.migrate passes the database URL"
+url: str = config.get_main_option("sqlalchemy.url") or ""
+if not url:
+    raise RuntimeError("core.migrate passes the database URL")
 connectable = config.attributes.get("connection")
 
 

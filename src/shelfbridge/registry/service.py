@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shelfbridge.accounts import visibility
@@ -128,6 +129,27 @@ def _authorize_update(
     return problems
 
 
+def _flush_unique(session: Session, clean: dict[str, Any]) -> None:
+    """Flush, answering a clash with a record the caller cannot see (row-level security hides
+    it from the check above) like any other clash, never as a server error."""
+    try:
+        session.flush()
+    except IntegrityError as error:
+        text = str(error.orig)
+        for column in ("credit_code", "external_id"):
+            if column in text and clean.get(column) is not None:
+                raise ValidationFailed(
+                    [
+                        FieldProblem(
+                            column,
+                            "“{value}” is already used by another record.",
+                            {"value": clean[column]},
+                        )
+                    ]
+                ) from None
+        raise
+
+
 def _apply(record: Any, clean: dict[str, Any]) -> None:
     for key, value in clean.items():
         if key == "contributors":
@@ -163,7 +185,7 @@ def create(session: Session, kind: str, raw: Mapping[str, Any]) -> Any:
     record = spec.model()
     _apply(record, clean)
     session.add(record)
-    session.flush()
+    _flush_unique(session, clean)
     return record
 
 
@@ -190,7 +212,7 @@ def update(session: Session, kind: str, ident: int, raw: Mapping[str, Any]) -> A
     if problems:
         raise ValidationFailed(problems)
     _apply(record, clean)
-    session.flush()
+    _flush_unique(session, clean)
     return record
 
 
