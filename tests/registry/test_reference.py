@@ -74,8 +74,15 @@ def test_load_repairs_changed_and_stale_rows(database: Database) -> None:
     with database.unit_of_work() as session:
         session.get_one(Region, "110000").name = "北平"
         session.get_one(ReferenceTerm, ("trl", "1")).label_en = "changed"
-        session.add(ClusterMember(cluster_key="jingjinji", region_code="650100", coverage="whole",
-                                  confidence="U", source="test"))
+        session.add(
+            ClusterMember(
+                cluster_key="jingjinji",
+                region_code="650100",
+                coverage="whole",
+                confidence="U",
+                source="test",
+            )
+        )
     with database.unit_of_work() as session:
         written = load_reference_data(session)
     assert written == {
