@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import and_, exists, or_, select, true
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from shelfbridge.accounts.actor import Actor, current_actor
 from shelfbridge.accounts.models import SharingGrant
@@ -36,6 +38,27 @@ TENANT_SCOPED: dict[str, tuple[type[Any], Any]] = {
 SENSITIVE_FIELDS = {"results": ("contributors",), "demands": ("budget_min", "budget_max")}
 
 
+class unindexed(FunctionElement[Any]):  # noqa: N801 - reads like the SQL it writes
+    """A column the query planner must not use an index for (SQLite's unary ``+``)."""
+
+    inherit_cache = True
+    name = "unindexed"
+
+    def __init__(self, column: Any) -> None:
+        super().__init__(column)
+        self.type = column.type  # the column's own type, so comparisons bind alike
+
+
+@compiles(unindexed)
+def _compile_unindexed(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _compile_unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return "+" + str(compiler.process(element.clauses, **kw))
+
+
 def kind_of(model: type[Any]) -> str | None:
     for kind, (tenant_model, _owner) in TENANT_SCOPED.items():
         if tenant_model is model:
@@ -51,9 +74,15 @@ def visible_clause(model: type[Any], actor: Actor | None = None) -> ColumnElemen
         return true()
     owner_column = TENANT_SCOPED[kind][1]
     readable = actor.orgs_with(READ_INTERNAL)
-    clauses: list[ColumnElement[bool]] = [model.confidentiality == v.PUBLIC]
+    if not readable:
+        return model.confidentiality == v.PUBLIC  # type: ignore[no-any-return]
+    # With several OR-ed terms SQLite would gather row ids from one index per term and then
+    # sort them all (0.27 s for a page of 100k rows); walking the table in id order and
+    # testing each row stops after one page (6 ms). unindexed() tells SQLite to do that.
+    confidentiality = unindexed(model.confidentiality)
+    clauses: list[ColumnElement[bool]] = [confidentiality == v.PUBLIC]
     if readable:
-        clauses.append(owner_column.in_(readable))
+        clauses.append(unindexed(owner_column).in_(readable))
         granted = exists(
             select(SharingGrant.id).where(
                 SharingGrant.record_kind == kind,
@@ -62,8 +91,34 @@ def visible_clause(model: type[Any], actor: Actor | None = None) -> ColumnElemen
                 SharingGrant.withdrawn_at.is_(None),
             )
         )
-        clauses.append(and_(model.confidentiality == v.PARTNERS, granted))
-    return or_(*clauses) if clauses else false()
+        clauses.append(and_(confidentiality == v.PARTNERS, granted))
+    return or_(*clauses)
+
+
+def visible_parts(model: type[Any], actor: Actor | None = None) -> list[ColumnElement[bool]]:
+    """The visible rows as disjoint sets that each use an index, for counting them: the
+    OR-ed clause makes SQLite scan the whole table to count (50 ms at 100k rows), the
+    parts cost one index range each."""
+    actor = actor or current_actor.get()
+    kind = kind_of(model)
+    readable = actor.orgs_with(READ_INTERNAL)
+    if kind is None or actor.is_unrestricted or not readable:
+        return [visible_clause(model, actor)]
+    owner_column = TENANT_SCOPED[kind][1]
+    granted = exists(
+        select(SharingGrant.id).where(
+            SharingGrant.record_kind == kind,
+            SharingGrant.record_id == model.id,
+            SharingGrant.grantee_org_id.in_(readable),
+            SharingGrant.withdrawn_at.is_(None),
+        )
+    )
+    not_owned = or_(owner_column.is_(None), owner_column.not_in(readable))
+    return [
+        model.confidentiality == v.PUBLIC,
+        and_(model.confidentiality != v.PUBLIC, owner_column.in_(readable)),
+        and_(model.confidentiality == v.PARTNERS, not_owned, granted),
+    ]
 
 
 def owner_of(record: Any) -> int | None:

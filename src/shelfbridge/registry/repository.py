@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shelfbridge.accounts import security
-from shelfbridge.accounts.visibility import kind_of, visible_clause
+from shelfbridge.accounts.visibility import kind_of, visible_clause, visible_parts
 from shelfbridge.registry.models import (
     Demand,
     Organization,
@@ -109,7 +109,24 @@ def _contains(column: Any, text: str) -> Any:
 def filtered(model: type[Any], filters: dict[str, Any]) -> Select[Any]:
     """A SELECT of one kind narrowed to what the current actor may see and by the filters
     its list accepts."""
-    statement = select(model).where(visible_clause(model))
+    return narrowed(model, filters).where(visible_clause(model))
+
+
+def count_filtered(session: Session, model: type[Any], filters: dict[str, Any]) -> int:
+    """How many rows ``filtered`` would give, counted part by part on indexes."""
+    ids = narrowed(model, filters).with_only_columns(model.id)
+    total = 0
+    for part in visible_parts(model):
+        total += int(
+            session.scalar(select(func.count()).select_from(ids.where(part).subquery())) or 0
+        )
+    return total
+
+
+def narrowed(model: type[Any], filters: dict[str, Any]) -> Select[Any]:
+    """A SELECT of one kind narrowed by the filters its list accepts (visibility not applied:
+    callers add it)."""
+    statement = select(model)
     q = filters.get("q")
     if model is Result:
         if q:
@@ -164,9 +181,8 @@ def filtered(model: type[Any], filters: dict[str, Any]) -> Select[Any]:
 def list_page(
     session: Session, model: type[Any], filters: dict[str, Any], limit: int, offset: int
 ) -> Page:
-    statement = filtered(model, filters)
-    ids_query = statement.with_only_columns(model.id)
-    total = session.scalar(select(func.count()).select_from(ids_query.subquery()))
+    ids_query = filtered(model, filters).with_only_columns(model.id)
+    total = count_filtered(session, model, filters)
     # Page through ids alone (an index walk), then load only the rows shown: a deep offset
     # then skips index entries instead of joined, full-width rows.
     ids = list(session.scalars(ids_query.order_by(model.id.desc()).limit(limit).offset(offset)))
@@ -200,8 +216,7 @@ def get_by_external_id(session: Session, model: type[Any], external_id: str) -> 
 
 
 def count_visible(session: Session, model: type[Any]) -> int:
-    statement = select(func.count()).select_from(model).where(visible_clause(model))
-    return int(session.scalar(statement) or 0)
+    return count_filtered(session, model, {})
 
 
 def regions_by_level(session: Session, level: str, parent: str | None = None) -> list[Region]:
