@@ -174,12 +174,6 @@ def test_no_canary_reaches_an_actor_not_entitled_to_it(planted: Planted) -> None
     assert not leaks, f"{len(leaks)} leaks:\n" + "\n".join(leaks)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: page_edit_results / page_edit_demands fill the form with form_values(), "
-    "which does not apply visibility.hidden_fields(): any signed-in user who can see a record "
-    "reads its contributor shares and budgets on /<kind>/<id>/edit",
-)
 def test_edit_forms_do_not_show_what_the_detail_page_hides(planted: Planted) -> None:
     leaks = []
     for actor in NOT_ENTITLED:
@@ -189,11 +183,6 @@ def test_edit_forms_do_not_show_what_the_detail_page_hides(planted: Planted) -> 
     assert not leaks, f"{len(leaks)} leaks:\n" + "\n".join(leaks)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: same as above; researcher_a (no record.read_sensitive) sees shares, officers "
-    "of A see E1's budgets on the edit forms",
-)
 def test_contributor_shares_and_budgets_stay_hidden_from_members_without_the_right(
     planted: Planted,
 ) -> None:

@@ -45,6 +45,15 @@ def get(session: Session, kind: str, ident: int) -> Any:
     return record
 
 
+def get_for_change(session: Session, kind: str, ident: int) -> Any:
+    """The record for an edit or delete form: only for those who may change it (a form
+    shows every field, shares and money included)."""
+    record = get(session, kind, ident)
+    if not _may_write(kind, _writable_organization(kind, record)):
+        raise PermissionDenied()
+    return record
+
+
 def _check_unique(
     session: Session, spec: RecordSpec, clean: dict[str, Any], ident: int | None
 ) -> list[FieldProblem]:

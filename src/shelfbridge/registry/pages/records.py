@@ -218,7 +218,7 @@ def register(router: APIRouter, page: KindPage) -> None:
         f"/{kind}/{{record_id:int}}/edit", response_class=HTMLResponse, name=f"page_edit_{kind}"
     )
     def edit_form(request: Request, record_id: int, session: ReadSession) -> HTMLResponse:
-        record = service.get(session, kind, record_id)
+        record = service.get_for_change(session, kind, record_id)
         context = _form_context(page, session, form_values(page, record), [], record=record)
         return render(request, "registry/form.html", context)
 
@@ -242,7 +242,7 @@ def register(router: APIRouter, page: KindPage) -> None:
         name=f"page_confirm_delete_{kind}",
     )
     def confirm_delete(request: Request, record_id: int, session: ReadSession) -> HTMLResponse:
-        record = service.get(session, kind, record_id)
+        record = service.get_for_change(session, kind, record_id)
         context = {"page": page, "record": record, "problem": None}
         return render(request, "registry/delete.html", context)
 
