@@ -183,3 +183,17 @@ def test_openapi_documents_every_operation_with_problem_responses(client: Any) -
         assert set(spec["paths"][f"/api/v1/{kind}"]) == {"get", "post"}
         assert set(spec["paths"][f"/api/v1/{kind}/{{record_id}}"]) == {"get", "patch", "delete"}
         assert "422" in spec["paths"][f"/api/v1/{kind}"]["post"]["responses"]
+
+
+def test_ids_beyond_64_bits_are_refused_not_a_server_error(client: Any) -> None:
+    response = client.get("/api/v1/results/6694875892723490571692026101760")
+    assert response.status_code == 422
+    response = client.get("/api/v1/results", params={"owner_id": 2**70})
+    assert response.status_code == 422
+
+
+def test_an_unsupported_method_says_which_are_allowed(client: Any) -> None:
+    response = client.request("TRACE", "/api/v1/demands")
+    assert response.status_code == 405
+    # The framework names the methods of the first route on the path (here GET).
+    assert "GET" in response.headers["allow"]

@@ -8,21 +8,21 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from shelfbridge.registry import repository, schemas, service
-from shelfbridge.web.deps import PROBLEM_RESPONSES, ReadSession, WriteSession
+from shelfbridge.web.deps import PROBLEM_RESPONSES, ReadSession, RecordId, WriteSession
 
 
 def organization_filters(
     q: str | None = None,
     kind: str | None = None,
     region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-    parent_id: int | None = None,
+    parent_id: RecordId | None = None,
 ) -> dict[str, Any]:
     return {"q": q, "kind": kind, "region": region, "parent_id": parent_id}
 
 
 def person_filters(
     q: str | None = None,
-    organization_id: int | None = None,
+    organization_id: RecordId | None = None,
     title: str | None = None,
     degree: str | None = None,
 ) -> dict[str, Any]:
@@ -37,7 +37,7 @@ def result_filters(
     discipline: str | None = None,
     trl_min: Annotated[int | None, Query(ge=1, le=9)] = None,
     trl_max: Annotated[int | None, Query(ge=1, le=9)] = None,
-    owner_id: int | None = None,
+    owner_id: RecordId | None = None,
 ) -> dict[str, Any]:
     return {
         "q": q,
@@ -57,7 +57,7 @@ def demand_filters(
     status: str | None = None,
     confidentiality: str | None = None,
     region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-    enterprise_id: int | None = None,
+    enterprise_id: RecordId | None = None,
 ) -> dict[str, Any]:
     return {
         "q": q,
@@ -153,7 +153,7 @@ def _register(
         name=f"get_{singular}",
         responses=PROBLEM_RESPONSES,
     )
-    async def get_record(record_id: int, session: ReadSession) -> dict[str, Any]:
+    async def get_record(record_id: RecordId, session: ReadSession) -> dict[str, Any]:
         return render(service.get(session, kind, record_id))
 
     @router.post(
@@ -181,7 +181,7 @@ def _register(
         responses=PROBLEM_RESPONSES,
     )
     def update_record(
-        record_id: int,
+        record_id: RecordId,
         body: model_in,  # type: ignore[valid-type]
         session: WriteSession,
     ) -> dict[str, Any]:
@@ -195,7 +195,7 @@ def _register(
         name=f"delete_{singular}",
         responses=PROBLEM_RESPONSES,
     )
-    def delete_record(record_id: int, session: WriteSession) -> Response:
+    def delete_record(record_id: RecordId, session: WriteSession) -> Response:
         service.delete(session, kind, record_id)
         return Response(status_code=204)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from shelfbridge.core.database import Database
@@ -14,6 +14,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": description, "content": {"application/problem+json": {}}}
     for status, description in (
         (400, "Bad request"),
+        (401, "Sign-in required"),
+        (403, "Not allowed"),
         (404, "Not found"),
         (409, "Conflict"),
         (422, "Validation failed"),
@@ -43,3 +45,6 @@ async def write_session(request: Request) -> AsyncIterator[Session]:
 # that got 201 or a redirect can rely on the write, and a failed commit is an error response.
 ReadSession = Annotated[Session, Depends(read_session, scope="function")]
 WriteSession = Annotated[Session, Depends(write_session, scope="function")]
+
+# Ids as the databases store them (64-bit): a larger number is a 422, never a driver overflow.
+RecordId = Annotated[int, Path(ge=1, le=2**63 - 1)]

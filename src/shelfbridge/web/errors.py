@@ -48,7 +48,9 @@ def wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/")
 
 
-def render_error(request: Request, error: ShelfbridgeError) -> Response:
+def render_error(
+    request: Request, error: ShelfbridgeError, headers: dict[str, str] | None = None
+) -> Response:
     if not wants_html(request):
         # Unknown ids and hidden records answer alike, so the instance is left out for 404s.
         instance = "" if isinstance(error, NotFound) else request.url.path
@@ -56,6 +58,7 @@ def render_error(request: Request, error: ShelfbridgeError) -> Response:
             problem_body(error, instance),
             status_code=error.status,
             media_type="application/problem+json",
+            headers=headers,
         )
     templates = request.app.state.templates
     html = templates.get_template("error.html").render(
@@ -66,7 +69,7 @@ def render_error(request: Request, error: ShelfbridgeError) -> Response:
         problems=getattr(error, "problems", None) or [],
         translate=translate,
     )
-    return HTMLResponse(html, status_code=error.status)
+    return HTMLResponse(html, status_code=error.status, headers=headers)
 
 
 def _validation_problems(exc: RequestValidationError) -> list[FieldProblem]:
@@ -114,7 +117,8 @@ def install(app: FastAPI) -> None:
         error.status = exc.status_code
         error.title = N_("Request not allowed") if exc.status_code < 500 else N_("Internal error")
         error.message = error.title
-        return render_error(request, error)
+        # Keep what the framework says, e.g. the Allow header of a 405.
+        return render_error(request, error, dict(exc.headers or {}))
 
 
 __all__ = ["install", "problem_body", "render_error", "ImportRejected"]
