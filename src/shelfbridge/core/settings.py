@@ -33,7 +33,6 @@ class Settings(BaseSettings):
         default=False, description="Set by `make demo`; enables demo-only commands."
     )
     page_size: int = Field(default=20, description="Default page size of lists.")
-    max_page_size: int = Field(default=200, description="Largest page size a list accepts.")
     secret_key: str = Field(
         default="change-me-in-production", description="Key that signs cookies."
     )
