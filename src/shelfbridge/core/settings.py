@@ -74,6 +74,22 @@ class Settings(BaseSettings):
         description="Days a new API token stays valid; empty: until it is revoked.",
     )
 
+    match_embedder: str = Field(
+        default="static-e5",
+        description="Embedder the matcher uses (see `shelfbridge index info`); changing it needs "
+        "`shelfbridge index rebuild`.",
+    )
+    match_index: Literal["embedded", "milvus"] = Field(
+        default="embedded",
+        description="Where the match index lives: embedded (files under the data directory) or "
+        "milvus (SHELFBRIDGE_MILVUS_URI).",
+    )
+    milvus_uri: str | None = Field(
+        default=None,
+        description="Milvus address (http://host:19530) or a milvus-lite file; setting it "
+        "selects the Milvus index backend.",
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
