@@ -75,3 +75,61 @@ def demand(session: Session, enterprise_external_id: str, **fields: Any) -> Any:
         **fields,
     }
     return service.create(session, "demands", raw)
+
+
+# ---------------------------------------------------------------- IP ledger (ip/service.py)
+def ip_asset(session: Session, owner_org_id: int, **fields: Any) -> Any:
+    from shelfbridge.ip import service as ip_service
+
+    n = _next()
+    raw = {
+        "owner_org_id": owner_org_id,
+        "kind": "invention-patent",
+        "title": f"一种固态电解质膜的制备方法{n}",
+        "application_number": f"CN2023100{n:05d}.X",
+        "filed_on": "2023-03-01",
+        "contributors": [
+            {"name": "甲", "weight": "3", "main": True},
+            {"name": "乙", "weight": "1"},
+        ],
+        **fields,
+    }
+    return ip_service.create_asset(session, raw)
+
+
+def ip_licence(session: Session, asset_id: int, **fields: Any) -> Any:
+    """A signed non-exclusive licence, its price listed on a technology exchange."""
+    from datetime import date
+
+    from shelfbridge.ip import service as ip_service
+
+    raw = {
+        "deal_type": "licence",
+        "counterparty_name": "某某新能源科技有限公司",
+        "licence_scope": "non-exclusive",
+        "term_start": "2024-01-01",
+        "term_end": "2028-12-31",
+        "territory": "中国大陆",
+        "field_of_use": "动力电池",
+        "price": "1000000.00",
+        "payment_mode": "instalments",
+        "price_mode": "listing",
+        **fields,
+    }
+    deal = ip_service.create_deal(session, asset_id, raw)
+    return ip_service.sign_deal(session, deal.id, date(2024, 1, 15), "HT-2024-001")
+
+
+def ip_income(session: Session, deal_id: int, **fields: Any) -> Any:
+    from shelfbridge.ip import service as ip_service
+
+    raw = {
+        "received_on": "2024-03-01",
+        "amount": "100000.00",
+        "deductions": [
+            {"kind": "taxes", "amount": "6000.00"},
+            {"kind": "direct-costs", "amount": "4000.00"},
+        ],
+        **fields,
+    }
+    return ip_service.record_income(session, deal_id, raw)

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shelfbridge.accounts import repository as accounts_repository
+from shelfbridge.accounts import sharing
 from shelfbridge.registry import service
 from shelfbridge.registry.pages.forms import form_values
 from shelfbridge.registry.pages.kinds import PAGES
@@ -89,6 +90,15 @@ class Cells:
         if kind == "organizations":
             return self.world.org_ids["a"]
         return self.world.records[TARGET[kind]]
+
+    def shared(self, kind: str, *, granted: bool) -> tuple[int, int]:
+        """A fresh partners record of tenant A (a result) or E1 (a demand) and, when
+        ``granted``, the id of a grant that lets E2 see it."""
+        make = new_result if kind == "results" else new_demand
+        with self.database.unit_of_work() as session:
+            record = make(session, self.world, "partners")
+            grant = sharing.give(session, record, self.world.org_ext["e2"]) if granted else None
+            return int(record.id), int(grant.id) if grant is not None else 0
 
     def officer_a_token_id(self) -> int:
         response = self.api.post(
@@ -199,6 +209,12 @@ class Cells:
             data = {"kind": "organizations"}
             csv_text = f"external_id,name,kind\nMX-IMP-{n},矩阵导入大学{n},university\n"
             files = {"file": ("orgs.csv", csv_text.encode(), "text/csv")}
+        elif route.startswith(("page_share_", "page_unshare_")):
+            assert kind is not None
+            ident, grant = self.shared(kind, granted=route.startswith("page_unshare_"))
+            path = path.replace("{record_id:int}", str(ident))
+            path = path.replace("{grant_id:int}", str(grant))
+            data = {"organization": self.world.org_ext["e2"]} if grant == 0 else {}
         elif kind is not None and "{record_id:int}" in path:
             mutating = row.method == "POST"
             ident = self.fresh(kind) if mutating else self.target(kind)

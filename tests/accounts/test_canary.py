@@ -1,11 +1,12 @@
 """Canary: unique strings planted in every confidential field of tenant A never appear in any
-response body or header seen by an actor not entitled to them, and do appear for one who is
-(so these tests can fail)."""
+response body or header, nor in any export (``shelfbridge export --as``), seen by an actor not
+entitled to them, and do appear for one who is (so these tests can fail)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from tests.accounts.matrix_support import (
     new_demand,
     new_result,
     sign_everyone_in,
+    username,
 )
 
 NOT_ENTITLED = (
@@ -225,8 +227,83 @@ def test_the_canary_is_seen_by_those_entitled_to_it(planted: Planted) -> None:
     assert not missing, "\n".join(missing)
 
 
-def test_export_runs_only_as_the_system() -> None:
-    pytest.skip(
-        "`shelfbridge export` has no --as/--user option: open_database() sets the SYSTEM "
-        "actor for every command, so there is no non-entitled actor to export as."
-    )
+EXPORT_FORMATS = ("csv", "jsonl", "xlsx")
+
+
+def _export(run_cli: Any, folder: Path, kind: str, fmt: str, actor: str | None) -> str:
+    """What ``shelfbridge export`` writes, as ``actor`` (None: as the platform), as text."""
+    path = folder / f"{kind}-{actor or 'system'}.{fmt}"
+    who = ("--as", username(actor)) if actor else ()
+    result = run_cli("export", kind, str(path), *who)
+    assert result.exit_code == 0, result.output
+    if fmt != "xlsx":
+        return path.read_text(encoding="utf-8-sig")
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(path, read_only=True).active
+    assert sheet is not None
+    return "\n".join(",".join(str(c) for c in row if c is not None) for row in sheet.values)
+
+
+def test_no_canary_reaches_an_export_as_an_actor_not_entitled_to_it(
+    planted: Planted, run_cli: Any, tmp_path: Path
+) -> None:
+    leaks = []
+    exported = 0
+    for actor in [a for a in NOT_ENTITLED if a != "anonymous"]:
+        for kind in ("results", "demands", "organizations", "people"):
+            for fmt in EXPORT_FORMATS:
+                text = _export(run_cli, tmp_path, kind, fmt, actor)
+                exported += 1
+                leaks += [f"{actor} {kind}.{fmt}: {n}" for n in planted.needles() if n in text]
+    assert exported == 5 * 4 * 3
+    assert not leaks, f"{len(leaks)} leaks:\n" + "\n".join(leaks)
+
+
+def test_exports_leave_out_the_fields_hidden_from_members_without_the_right(
+    planted: Planted, run_cli: Any, tmp_path: Path
+) -> None:
+    """researcher_a exports A's internal results, but no shares; A's officers export no
+    budgets of E1's demands."""
+    leaks = []
+    for fmt in EXPORT_FORMATS:
+        text = _export(run_cli, tmp_path, "results", fmt, "researcher_a")
+        assert planted.canary in text  # the internal result is there…
+        leaks += [
+            f"researcher_a results.{fmt}: {s}" for s in SHARES if s in text
+        ]  # …its shares not
+        for actor in ("researcher_a", "officer_a", "admin_a"):
+            text = _export(run_cli, tmp_path, "demands", fmt, actor)
+            assert "公开需求" in text
+            leaks += [f"{actor} demands.{fmt}: {b}" for b in BUDGETS if b in text]
+    assert not leaks, "\n".join(leaks)
+
+
+@pytest.mark.parametrize(
+    ("actor", "kind", "needles"),
+    [
+        ("officer_a", "results", "canary shares"),
+        ("enterprise_e1", "demands", "canary budgets"),
+        ("platform_admin", "results", "canary shares"),
+        (None, "demands", "canary budgets"),  # the platform itself, without --as
+    ],
+)
+def test_an_export_shows_the_canary_to_those_entitled_to_it(
+    planted: Planted, run_cli: Any, tmp_path: Path, actor: str | None, kind: str, needles: str
+) -> None:
+    text = _export(run_cli, tmp_path, kind, "csv", actor)
+    wanted = {"canary": [planted.canary], "shares": list(SHARES), "budgets": list(BUDGETS)}
+    for name in needles.split():
+        for needle in wanted[name]:
+            assert needle in text, f"{actor or 'system'} {kind}: {needle} missing"
+
+
+def test_an_export_as_an_unknown_or_disabled_user_is_refused(
+    planted: Planted, run_cli: Any, tmp_path: Path
+) -> None:
+    unknown = run_cli("export", "results", str(tmp_path / "x.csv"), "--as", "nobody-here")
+    assert unknown.exit_code == 1 and "nobody-here" in unknown.output
+    run_cli("user", "disable", username("officer_a"))
+    disabled = run_cli("export", "results", str(tmp_path / "y.csv"), "--as", username("officer_a"))
+    assert disabled.exit_code == 1 and "disabled" in disabled.output
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "y.csv").exists()

@@ -24,6 +24,7 @@ from shelfbridge.web.errors import render_error
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": description, "content": {"application/problem+json": {}}}
     for status, description in (
+        (400, "Bad request (e.g. a body that cannot be read)"),
         (401, "Not signed in, or the token is unknown, expired or revoked"),
         (404, "Not found"),
         (422, "Validation failed"),

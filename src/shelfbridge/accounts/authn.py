@@ -1,14 +1,19 @@
 """Who is asking: a session cookie or a bearer token turned into an :class:`Actor`.
 
-One indexed query per request reads the credential, its user and the user's live memberships
-together, fresh from the database every time: disabling a user, ending a membership, ending a
-session or revoking a token takes effect on the very next request. The credential's
-``last_seen_at`` / ``last_used_at`` is written at most once a minute.
+One indexed query reads the credential, its user and the user's live memberships together.
+On SQLite its rows are kept and used again while the database has not changed since they were
+read (:mod:`shelfbridge.core.versions`: any commit, by any process, changes its state), so
+disabling a user, ending a membership, ending a session or revoking a token still takes effect
+on the very next request; the checks against the clock (expiry, timeouts) run on every request.
+On PostgreSQL, where telling the state costs a query itself, the rows are read every time.
+The credential's ``last_seen_at`` / ``last_used_at`` is written at most once a minute.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +25,7 @@ from shelfbridge.accounts.actor import Actor, user_actor
 from shelfbridge.accounts.config import AccountsRuntime
 from shelfbridge.accounts.models import ApiToken, Membership, User, WebSession
 from shelfbridge.core.database import Database
+from shelfbridge.core.versions import state_of
 
 TOUCH_EVERY = timedelta(minutes=1)
 
@@ -91,14 +97,39 @@ def _stale(last: datetime | None, now: datetime) -> bool:
     return last is None or now - last >= TOUCH_EVERY
 
 
+CREDENTIALS_KEPT = 1024
+_kept: OrderedDict[tuple[str, str], tuple[Hashable, Sequence[Any]]] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _credential_rows(database: Database, query: Any, digest: str) -> Sequence[Any]:
+    """The rows of ``query`` for a credential's digest, read again only when the database has
+    changed since they were last read (the state is read first, so that the rows are at least
+    as new as the state they are kept under; a state names its database, so rows of one
+    database never answer for another)."""
+    state = state_of(database.reader).current()
+    key = ("session" if query is SESSION_QUERY else "token", digest)
+    if state is not None:
+        with _kept_lock:
+            found = _kept.get(key)
+            if found is not None and found[0] == state:
+                _kept.move_to_end(key)
+                return found[1]
+    with database.reader.connect() as connection:
+        rows: Sequence[Any] = connection.execute(query, {"digest": digest}).all()
+    if state is not None:
+        with _kept_lock:
+            _kept[key] = (state, rows)
+            while len(_kept) > CREDENTIALS_KEPT:
+                _kept.popitem(last=False)
+    return rows
+
+
 def resolve_session(
     database: Database, secret: str, runtime: AccountsRuntime
 ) -> Authenticated | Refused:
     now = runtime.now()
-    with database.reader.connect() as connection:
-        rows: Sequence[Any] = connection.execute(
-            SESSION_QUERY, {"digest": sessions.digest(secret)}
-        ).all()
+    rows = _credential_rows(database, SESSION_QUERY, sessions.digest(secret))
     if not rows:
         return Refused("unknown or ended session")
     session_id, created_at, last_seen_at, csrf_token = rows[0][:4]
@@ -134,10 +165,7 @@ def resolve_token(
     if not tokens.TOKEN_PATTERN.fullmatch(secret):
         return Refused("malformed token")
     now = runtime.now()
-    with database.reader.connect() as connection:
-        rows: Sequence[Any] = connection.execute(
-            TOKEN_QUERY, {"digest": tokens.digest(secret)}
-        ).all()
+    rows = _credential_rows(database, TOKEN_QUERY, tokens.digest(secret))
     if not rows:
         return Refused("unknown token")
     token_id, expires_at, last_used_at, revoked_at = rows[0][:4]

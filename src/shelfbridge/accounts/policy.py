@@ -38,6 +38,7 @@ ROUTE_POLICIES: dict[str, str] = {
     "page_org_options": PUBLIC,
     "page_import": PLATFORM_ADMIN,
     "page_import_file": PLATFORM_ADMIN,
+    "page_rewards_simulate": PUBLIC,
 }
 for _kind in _KINDS:
     _one = _SINGULAR[_kind]
@@ -58,6 +59,11 @@ for _kind in _KINDS:
             f"page_delete_{_kind}": SIGNED_IN,
         }
     )
+
+# Sharing grants on a record's page: the service checks that the caller shares for the owner.
+for _kind in ("results", "demands"):
+    ROUTE_POLICIES[f"page_share_{_kind}"] = SIGNED_IN
+    ROUTE_POLICIES[f"page_unshare_{_kind}"] = SIGNED_IN
 
 
 def register(name: str, policy: str) -> None:

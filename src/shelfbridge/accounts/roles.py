@@ -39,4 +39,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "record.share": frozenset({ORG_ADMIN, OFFICER}),
     # invite, change the role of, and remove members
     "members.manage": frozenset({ORG_ADMIN}),
+    # the unit's IP ledger: assets, deals and their terms, income, reward policies and
+    # distributions (request, approve, pay); contributors see their own statement instead
+    "ip.manage": frozenset({ORG_ADMIN, OFFICER}),
 }

@@ -7,7 +7,14 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import make_url
 
-from shelfbridge.cli import audit_commands, data_commands, user_commands
+from shelfbridge.cli import (
+    audit_commands,
+    data_commands,
+    feedback_commands,
+    match_commands,
+    rewards_commands,
+    user_commands,
+)
 from shelfbridge.cli.common import DbOption, LangOption, migrate, open_database, role_warnings
 from shelfbridge.core.i18n import gettext as _
 
@@ -20,9 +27,13 @@ app = typer.Typer(
 app.add_typer(audit_commands.app, name="audit")
 app.add_typer(data_commands.demo_app, name="demo")
 app.add_typer(user_commands.app, name="user")
+app.add_typer(rewards_commands.app, name="rewards")
+app.add_typer(feedback_commands.app, name="feedback")
 data_commands.demo_app.command("accounts")(user_commands.demo_accounts)
 app.command("import")(data_commands.import_command)
 app.command("export")(data_commands.export_command)
+app.add_typer(match_commands.index_app, name="index")
+app.command("match")(match_commands.match_command)
 
 
 @app.command()

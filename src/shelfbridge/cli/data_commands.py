@@ -26,9 +26,11 @@ from rich.progress import (
 from sqlalchemy.engine import make_url
 
 import shelfbridge
+from shelfbridge.accounts.actor import current_actor as accounts_actor
+from shelfbridge.cli import match_commands
 from shelfbridge.cli.common import DbOption, LangOption, fail, migrate, open_database
 from shelfbridge.core.database import Database
-from shelfbridge.core.errors import BadRequest, FieldProblem, ImportRejected
+from shelfbridge.core.errors import BadRequest, FieldProblem, ImportRejected, NotFound
 from shelfbridge.core.i18n import N_, translate
 from shelfbridge.core.i18n import gettext as _
 from shelfbridge.registry.importing import KINDS, ImportReport, export_file, import_file
@@ -143,13 +145,16 @@ def import_command(
     Every row is checked first; when any row has a problem, every problem is listed (row,
     column, reason) and nothing is written. Re-importing the same file changes nothing.
     """
-    _settings, database = open_database(db, lang)
+    settings, database = open_database(db, lang)
     try:
         _check_kind(kind)
         if not file.is_file():
             raise fail(_("The file {path} does not exist.", path=str(file)), 2)
+        # A built match index follows the import (nothing is loaded unless one is built).
+        match_commands.attach(settings, database)
         _import(database, kind, file)
     finally:
+        match_commands.close_runtime(database)
         database.dispose()
 
 
@@ -159,23 +164,77 @@ def export_command(
         Path,
         typer.Argument(help="The file to write: .csv, .xlsx or .jsonl.", show_default=False),
     ],
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            metavar="USERNAME",
+            help="Export what this user may see: only the records visible to them, with the "
+            "fields hidden from them (contributor shares, budgets) left empty. Without it the "
+            "export is the platform's own, complete.",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
     lang: LangOption = None,
 ) -> None:
-    """Export records to a CSV, XLSX or JSONL file, in the format import takes back."""
+    """Export records to a CSV, XLSX or JSONL file, in the format import takes back.
+
+    With --as USERNAME the export obeys that user's visibility, as the pages and the API do;
+    without it, the command runs as the platform and exports every record whole.
+    """
     _settings, database = open_database(db, lang)
     try:
         _check_kind(kind)
         if not file.parent.is_dir():
             raise fail(_("The folder {path} does not exist.", path=str(file.parent)), 2)
+        if as_user is not None:
+            act_as_user(database, as_user)
         try:
             with progress_bar() as progress:
                 count = export_file(database, kind, file, progress=progress)
         except BadRequest as error:
             raise fail(error.render(translate), 2) from None
         typer.echo(_("Exported {count} {kind} to {path}.", count=count, kind=kind, path=str(file)))
+        if as_user is not None:
+            typer.echo(
+                _(
+                    "As {username}: only the records this user may see, without the fields "
+                    "hidden from them.",
+                    username=accounts_actor.get().username,
+                )
+            )
     finally:
         database.dispose()
+
+
+def act_as_user(database: Database, username: str) -> None:
+    """Make the rest of the command act as this (active) user, with their live memberships;
+    exits 1 for an unknown or disabled user."""
+    from shelfbridge.accounts import repository, service
+    from shelfbridge.accounts.actor import user_actor
+
+    with database.unit_of_work(write=False) as session:
+        try:
+            user = service.get_user(session, username)
+        except NotFound as error:
+            raise fail(error.render(translate)) from None
+        if user.disabled_at is not None:
+            raise fail(
+                _(
+                    "{username} is disabled and sees nothing; enable the account or export as "
+                    "another user.",
+                    username=user.username,
+                )
+            )
+        memberships = [
+            (organization.id, membership.role)
+            for membership, organization in repository.live_memberships(session, user.id)
+        ]
+        actor = user_actor(
+            user.id, user.username, user.is_platform_admin, user.person_id, memberships
+        )
+    accounts_actor.set(actor)
 
 
 @demo_app.command("load")
@@ -205,6 +264,9 @@ def demo_load(
         if missing:
             raise fail(_("The demo files are missing: {files}", files=", ".join(missing)), 2)
         migrate(settings, database)
+        if settings.demo_mode:
+            # Attached before the imports, so that a built index follows them as they write.
+            match_commands.attach(settings, database)
         for kind, path in zip(DEMO_KINDS, files, strict=True):
             _import(database, kind, path)
         shown = make_url(database.url).render_as_string(hide_password=True)
@@ -214,6 +276,8 @@ def demo_load(
 
         if settings.demo_mode:
             create_demo_accounts(settings, database)
+            # make demo serves matches: the match index is built now, with a progress bar.
+            match_commands.ensure_index(settings, database)
         else:
             typer.echo(
                 _(
@@ -221,5 +285,7 @@ def demo_load(
                     "(SHELFBRIDGE_DEMO_MODE=1, which make demo sets)."
                 )
             )
+            typer.echo(_("Build the match index with: shelfbridge index rebuild."))
     finally:
+        match_commands.close_runtime(database)
         database.dispose()

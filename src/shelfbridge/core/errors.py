@@ -110,6 +110,24 @@ class ImportRejected(ShelfbridgeError):
         self.rows_checked = rows_checked
 
 
+class RuleViolation(ShelfbridgeError):
+    """A figure (a unit's own reward policy, a distribution) falls below a legal floor that
+    binds it; each problem's message cites the statute article (``shelfbridge.ip.rules``)."""
+
+    status = 422
+    type_slug = "rule-violation"
+    title = N_("Below a binding legal floor")
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__(
+            N_("Refused: {count} binding legal floor(s) not met."), count=len(problems)
+        )
+        self.problems = problems
+
+    def render(self, translate: Any) -> str:
+        return "\n".join(problem.render(translate) for problem in self.problems)
+
+
 class AuditChainBroken(ShelfbridgeError):
     status = 500
     type_slug = "audit-chain-broken"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -88,6 +89,15 @@ class Settings(BaseSettings):
         default=None,
         description="Milvus address (http://host:19530) or a milvus-lite file; setting it "
         "selects the Milvus index backend.",
+    )
+
+    reward_second_approval_above: Decimal = Field(
+        default=Decimal("50000.00"),
+        ge=0,
+        max_digits=15,
+        decimal_places=2,
+        description="A reward distribution whose pool exceeds this many yuan needs a second "
+        "approver who is not the requester.",
     )
 
     def resolved_database_url(self) -> str:

@@ -2,7 +2,7 @@
 # No "from __future__ import annotations": FastAPI must see the per-kind types at runtime.
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
@@ -11,7 +11,9 @@ from shelfbridge.registry import repository, schemas, service
 from shelfbridge.web.deps import PROBLEM_RESPONSES, ReadSession, RecordId, WriteSession
 
 
-def organization_filters(
+# The list filters are async (they only gather query parameters): as sync dependencies each
+# would cost a hop through the thread pool on every list request.
+async def organization_filters(
     q: str | None = None,
     kind: str | None = None,
     region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
@@ -20,7 +22,7 @@ def organization_filters(
     return {"q": q, "kind": kind, "region": region, "parent_id": parent_id}
 
 
-def person_filters(
+async def person_filters(
     q: str | None = None,
     organization_id: RecordId | None = None,
     title: str | None = None,
@@ -29,7 +31,7 @@ def person_filters(
     return {"q": q, "organization_id": organization_id, "title": title, "degree": degree}
 
 
-def result_filters(
+async def result_filters(
     q: str | None = None,
     kind: str | None = None,
     status: str | None = None,
@@ -51,7 +53,7 @@ def result_filters(
     }
 
 
-def demand_filters(
+async def demand_filters(
     q: str | None = None,
     industry: str | None = None,
     status: str | None = None,
@@ -69,27 +71,56 @@ def demand_filters(
     }
 
 
-KINDS: list[
-    tuple[
-        str,
-        str,
-        type[BaseModel],
-        type[BaseModel],
-        Callable[..., Any],
-        Callable[[Any], dict[str, Any]],
-    ]
-] = [
-    (
+class KindApi(NamedTuple):
+    """One kind's routes: its names, request models (create, update), response model, list
+    filters and how a record is rendered."""
+
+    kind: str
+    singular: str
+    model_create: type[BaseModel]
+    model_update: type[BaseModel]
+    model_out: type[BaseModel]
+    filters: Callable[..., Any]
+    render: Callable[[Any], dict[str, Any]]
+
+
+KINDS: list[KindApi] = [
+    KindApi(
         "organizations",
         "organization",
-        schemas.OrganizationIn,
+        schemas.OrganizationCreate,
+        schemas.OrganizationUpdate,
         schemas.OrganizationOut,
         organization_filters,
         schemas.organization_out,
     ),
-    ("people", "person", schemas.PersonIn, schemas.PersonOut, person_filters, schemas.person_out),
-    ("results", "result", schemas.ResultIn, schemas.ResultOut, result_filters, schemas.result_out),
-    ("demands", "demand", schemas.DemandIn, schemas.DemandOut, demand_filters, schemas.demand_out),
+    KindApi(
+        "people",
+        "person",
+        schemas.PersonCreate,
+        schemas.PersonUpdate,
+        schemas.PersonOut,
+        person_filters,
+        schemas.person_out,
+    ),
+    KindApi(
+        "results",
+        "result",
+        schemas.ResultCreate,
+        schemas.ResultUpdate,
+        schemas.ResultOut,
+        result_filters,
+        schemas.result_out,
+    ),
+    KindApi(
+        "demands",
+        "demand",
+        schemas.DemandCreate,
+        schemas.DemandUpdate,
+        schemas.DemandOut,
+        demand_filters,
+        schemas.demand_out,
+    ),
 ]
 
 
@@ -116,7 +147,8 @@ def _register(
     router: APIRouter,
     kind: str,
     singular: str,
-    model_in: type[BaseModel],
+    model_create: type[BaseModel],
+    model_update: type[BaseModel],
     model_out: type[BaseModel],
     filters: Callable[..., Any],
     render: Callable[[Any], dict[str, Any]],
@@ -138,13 +170,14 @@ def _register(
         limit: Annotated[int, Query(ge=1, le=200)] = 20,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     ) -> dict[str, Any]:
-        page = repository.list_page(session, service.spec_for(kind).model, criteria, limit, offset)
-        return {
-            "items": [render(item) for item in page.items],
-            "total": page.total,
-            "limit": page.limit,
-            "offset": page.offset,
-        }
+        if kind == "results":  # the busiest list: only the columns shown, no ORM objects
+            page = repository.result_items(session, criteria, limit, offset)
+            items = page.items
+        else:
+            model = service.spec_for(kind).model
+            page = repository.list_page(session, model, criteria, limit, offset)
+            items = [render(item) for item in page.items]
+        return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset}
 
     @router.get(
         f"/{kind}/{{record_id}}",
@@ -165,7 +198,7 @@ def _register(
         responses=PROBLEM_RESPONSES,
     )
     def create_record(
-        body: model_in,  # type: ignore[valid-type]
+        body: model_create,  # type: ignore[valid-type]
         session: WriteSession,
         response: Response,
     ) -> dict[str, Any]:
@@ -182,7 +215,7 @@ def _register(
     )
     def update_record(
         record_id: RecordId,
-        body: model_in,  # type: ignore[valid-type]
+        body: model_update,  # type: ignore[valid-type]
         session: WriteSession,
     ) -> dict[str, Any]:
         record = service.update(session, kind, record_id, _fields_given(body))

@@ -1,19 +1,46 @@
-"""Pydantic shapes of the JSON API (documentation and type checks of the envelope).
+"""Pydantic shapes of the JSON API: what the OpenAPI document promises, checked first.
 
-Field rules themselves live in :mod:`shelfbridge.registry.specs` and run after these shapes,
-so the API, the forms and imports give the same answers.
+The request models state, and check, every rule that JSON Schema can express: text without
+NUL characters, lengths, vocabularies, the forms of codes, dates and amounts, and no unknown
+fields (no mass assignment). The field rules of :mod:`shelfbridge.registry.specs` run after
+them, as for forms and imports, and check what a schema cannot: that a referenced record
+exists, a credit code's check character, region and industry codes known to the reference
+data, shares that sum to 100, uniqueness, and who may write for which organisation; the
+field descriptions say so. Create models require what a new record needs; update models
+(PATCH) take any subset of the fields, and a field a record cannot do without may be left out
+but never set to null.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shelfbridge.accounts.visibility import hidden_fields
+from shelfbridge.registry import vocabularies as v
 
-MONEY_PATTERN = r"^\d{1,13}(\.\d{1,2})?$"
+NO_NUL = r"^[^\x00]*$"
+FILLED = r"^[^\x00]*[^\s\x00][^\x00]*$"  # at least one character that is not a space
+EXTERNAL_ID = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,99}$"
+MONEY_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
+SHARE_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,2})?%?$"
+REGION_PATTERN = r"^[0-9]{6}$"
+CREDIT_CODE_PATTERN = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$"
+INDUSTRY_PATTERN = r"^[A-Za-z]$"
+IPC_PATTERN = r"^[A-Ha-h][0-9]{2}[A-Za-z]( ?[0-9]{1,4}/[0-9]{2,6})?$"
+EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
+URL_PATTERN = r"^https?://[^\s\x00]+$"
+
+OWN_ID = "Unique among records of this kind."
+AN_ORGANISATION = "external_id of an existing organisation"
+WRITABLE = (
+    " where your role lets you write (a university's officers and admins, an enterprise's "
+    "users); it cannot be changed later"
+)
 
 
 class Strict(BaseModel):
@@ -26,16 +53,122 @@ class Reference(BaseModel):
     name: str
 
 
-class OrganizationIn(Strict):
-    external_id: str | None = None
-    name: str | None = Field(None, max_length=200)
-    name_en: str | None = None
-    kind: str | None = None
-    credit_code: str | None = None
-    region_code: str | None = None
-    parent: str | None = Field(None, description="external_id of the parent organisation")
-    website: str | None = None
-    description: str | None = None
+def _one_of(choices: Iterable[str]) -> str:
+    return "^(" + "|".join(re.escape(choice) for choice in choices) + ")$"
+
+
+def _field(
+    *,
+    required: bool = False,
+    nullable: bool = True,
+    enum: Iterable[str] | None = None,
+    description: str | None = None,
+    **rules: Any,
+) -> Any:
+    """One request field: required (create), optional and nullable, or optional but never
+    null (``nullable=False``: an update of a field the record cannot do without; annotate it
+    ``str``). ``rules`` are Pydantic's constraints, which also go into the document."""
+    choices = list(enum) if enum is not None else None
+    if choices is not None:
+        rules["pattern"] = _one_of(choices)
+
+    def shape(schema: dict[str, Any]) -> None:
+        if choices is not None:
+            for branch in schema.get("anyOf", [schema]):
+                if branch.get("type") == "string":
+                    branch["enum"] = choices
+                    branch.pop("pattern", None)  # the same rule, said once
+        if not nullable:
+            schema.pop("default", None)
+
+    default = ... if required else None
+    return Field(default, description=description, json_schema_extra=shape, **rules)
+
+
+def _text(max_length: int) -> Any:
+    return _field(max_length=max_length, pattern=NO_NUL)
+
+
+def _filled(max_length: int, *, required: bool) -> Any:
+    """Text that may not be blank."""
+    return _field(required=required, nullable=False, max_length=max_length, pattern=FILLED)
+
+
+def _choice(choices: dict[str, str], *, required: bool = False, nullable: bool = True) -> Any:
+    return _field(required=required, nullable=nullable, enum=choices)
+
+
+def _external_id(*, required: bool = False, nullable: bool = True, description: str) -> Any:
+    return _field(
+        required=required, nullable=nullable, pattern=EXTERNAL_ID, description=description
+    )
+
+
+def _own_id(*, nullable: bool = True) -> Any:
+    """The record's own external id: optional on create, never null on update."""
+    if nullable:
+        return _external_id(description=OWN_ID + " Generated when left out.")
+    return _external_id(nullable=False, description=OWN_ID)
+
+
+def _texts(max_items: int) -> Any:
+    return _field(max_length=max_items)
+
+
+def _region() -> Any:
+    return _field(
+        pattern=REGION_PATTERN,
+        description="A GB/T 2260 region code that the reference data knows, e.g. 110000.",
+    )
+
+
+Keyword = Annotated[str, Field(max_length=100, pattern=NO_NUL)]
+Expertise = Annotated[str, Field(max_length=60, pattern=NO_NUL)]
+IpcCode = Annotated[str, Field(max_length=20, pattern=IPC_PATTERN)]
+
+
+# ---------------------------------------------------------------- organisations
+def _parent() -> Any:
+    return _external_id(description=f"{AN_ORGANISATION}, not the organisation itself.")
+
+
+def _credit_code() -> Any:
+    return _field(
+        pattern=CREDIT_CODE_PATTERN,
+        description="Unified social credit code with a correct check character (GB 32100-2015).",
+    )
+
+
+def _website() -> Any:
+    return _field(max_length=300, pattern=URL_PATTERN)
+
+
+class OrganizationCreate(Strict):
+    """A new organisation (platform admins only)."""
+
+    external_id: str | None = _own_id()
+    name: str = _filled(200, required=True)
+    name_en: str | None = _text(300)
+    kind: str = _choice(v.ORGANIZATION_KINDS, required=True)
+    credit_code: str | None = _credit_code()
+    region_code: str | None = _region()
+    parent: str | None = _parent()
+    website: str | None = _website()
+    description: str | None = _text(20000)
+
+
+class OrganizationUpdate(Strict):
+    """Changes to an organisation: only the fields given change."""
+
+    external_id: str = _own_id(nullable=False)
+    name: str = _filled(200, required=False)
+    name_en: str | None = _text(300)
+    kind: str = _choice(v.ORGANIZATION_KINDS, nullable=False)
+    credit_code: str | None = _credit_code()
+    region_code: str | None = _region()
+    parent: str | None = _parent()
+    website: str | None = _website()
+    description: str | None = _text(20000)
 
 
 class OrganizationOut(BaseModel):
@@ -54,14 +187,33 @@ class OrganizationOut(BaseModel):
     updated_at: datetime
 
 
-class PersonIn(Strict):
-    external_id: str | None = None
-    name: str | None = None
-    organization: str | None = Field(None, description="external_id of the organisation")
-    title: str | None = None
-    degree: str | None = None
-    expertise: list[str] | None = None
-    email: str | None = None
+# ---------------------------------------------------------------- people
+def _person_organization() -> Any:
+    return _external_id(description=f"{AN_ORGANISATION}{WRITABLE}.")
+
+
+class PersonCreate(Strict):
+    """A new person, for an organisation where you may write."""
+
+    external_id: str | None = _own_id()
+    name: str = _filled(100, required=True)
+    organization: str | None = _person_organization()
+    title: str | None = _choice(v.TITLES)
+    degree: str | None = _choice(v.DEGREES)
+    expertise: list[Expertise] | None = _texts(30)
+    email: str | None = _field(max_length=200, pattern=EMAIL_PATTERN)
+
+
+class PersonUpdate(Strict):
+    """Changes to a person: only the fields given change."""
+
+    external_id: str = _own_id(nullable=False)
+    name: str = _filled(100, required=False)
+    organization: str | None = _person_organization()
+    title: str | None = _choice(v.TITLES)
+    degree: str | None = _choice(v.DEGREES)
+    expertise: list[Expertise] | None = _texts(30)
+    email: str | None = _field(max_length=200, pattern=EMAIL_PATTERN)
 
 
 class PersonOut(BaseModel):
@@ -77,10 +229,17 @@ class PersonOut(BaseModel):
     updated_at: datetime
 
 
+# ---------------------------------------------------------------- results
 class ContributorIn(Strict):
-    name: str
-    share: str = Field(description='percentage as a decimal string, e.g. "33.33"')
-    person: str | None = Field(None, description="external_id of the person")
+    name: str = Field(max_length=100, pattern=FILLED)
+    share: str = Field(
+        pattern=SHARE_PATTERN,
+        description='Percentage as a decimal string, more than 0 and at most 100, e.g. "33.33"; '
+        "the shares of a result sum to exactly 100.",
+    )
+    person: str | None = Field(
+        None, pattern=EXTERNAL_ID, description="external_id of an existing person"
+    )
 
 
 class ContributorOut(BaseModel):
@@ -89,19 +248,53 @@ class ContributorOut(BaseModel):
     person: Reference | None
 
 
-class ResultIn(Strict):
-    external_id: str | None = None
-    kind: str | None = None
-    title: str | None = None
-    abstract: str | None = None
-    keywords: list[str] | None = None
-    discipline: str | None = None
-    ipc_codes: list[str] | None = None
-    trl: int | None = Field(None, ge=1, le=9)
-    owner: str | None = Field(None, description="external_id of the owning organisation")
-    contributors: list[ContributorIn] | None = None
-    confidentiality: str | None = None
-    status: str | None = None
+def _owner() -> Any:
+    return _external_id(description=f"{AN_ORGANISATION}{WRITABLE}.")
+
+
+def _contributors() -> Any:
+    return _field(
+        description="Contributors and their shares, which sum to exactly 100; only the "
+        "owner's officers and admins may set them.",
+    )
+
+
+def _trl() -> Any:
+    return _field(ge=1, le=9)
+
+
+class ResultCreate(Strict):
+    """A new result, owned by an organisation where you may write."""
+
+    external_id: str | None = _own_id()
+    kind: str = _choice(v.RESULT_KINDS, required=True)
+    title: str = _filled(500, required=True)
+    abstract: str | None = _text(50000)
+    keywords: list[Keyword] | None = _texts(50)
+    discipline: str | None = _text(100)
+    ipc_codes: list[IpcCode] | None = _texts(50)
+    trl: int | None = _trl()
+    owner: str | None = _owner()
+    contributors: list[ContributorIn] | None = _contributors()
+    confidentiality: str | None = _choice(v.CONFIDENTIALITY)
+    status: str | None = _choice(v.RESULT_STATUSES)
+
+
+class ResultUpdate(Strict):
+    """Changes to a result: only the fields given change."""
+
+    external_id: str = _own_id(nullable=False)
+    kind: str = _choice(v.RESULT_KINDS, nullable=False)
+    title: str = _filled(500, required=False)
+    abstract: str | None = _text(50000)
+    keywords: list[Keyword] | None = _texts(50)
+    discipline: str | None = _text(100)
+    ipc_codes: list[IpcCode] | None = _texts(50)
+    trl: int | None = _trl()
+    owner: str | None = _owner()
+    contributors: list[ContributorIn] | None = _contributors()
+    confidentiality: str | None = _choice(v.CONFIDENTIALITY)
+    status: str | None = _choice(v.RESULT_STATUSES)
 
 
 class ResultOut(BaseModel):
@@ -125,22 +318,60 @@ class ResultOut(BaseModel):
     updated_at: datetime
 
 
-class DemandIn(Strict):
-    external_id: str | None = None
-    enterprise: str | None = Field(None, description="external_id of the enterprise")
-    title: str | None = None
-    description: str | None = None
-    industry: str | None = None
-    region_code: str | None = None
-    budget_min: str | None = Field(
-        None, pattern=MONEY_PATTERN, description='yuan, e.g. "500000.00"'
+# ---------------------------------------------------------------- demands
+def _enterprise(*, required: bool, nullable: bool = True) -> Any:
+    return _external_id(
+        required=required,
+        nullable=nullable,
+        description=f"external_id of an existing enterprise{WRITABLE}.",
     )
-    budget_max: str | None = Field(
-        None, pattern=MONEY_PATTERN, description='yuan, e.g. "800000.00"'
+
+
+def _industry() -> Any:
+    return _field(
+        pattern=INDUSTRY_PATTERN,
+        description="A GB/T 4754 section code that the reference data knows, e.g. C.",
     )
+
+
+def _budget(example: str) -> Any:
+    return _field(
+        pattern=MONEY_PATTERN,
+        description=f'Yuan as a decimal string, e.g. "{example}"; the maximum is not below '
+        "the minimum. Only the enterprise's own users and admins may set and see budgets.",
+    )
+
+
+class DemandCreate(Strict):
+    """A new technology demand, posted by an enterprise where you may write."""
+
+    external_id: str | None = _own_id()
+    enterprise: str = _enterprise(required=True)
+    title: str = _filled(300, required=True)
+    description: str = _filled(20000, required=True)
+    industry: str | None = _industry()
+    region_code: str | None = _region()
+    budget_min: str | None = _budget("500000.00")
+    budget_max: str | None = _budget("800000.00")
     deadline: date | None = None
-    confidentiality: str | None = None
-    status: str | None = None
+    confidentiality: str | None = _choice(v.CONFIDENTIALITY)
+    status: str | None = _choice(v.DEMAND_STATUSES)
+
+
+class DemandUpdate(Strict):
+    """Changes to a demand: only the fields given change."""
+
+    external_id: str = _own_id(nullable=False)
+    enterprise: str = _enterprise(required=False, nullable=False)
+    title: str = _filled(300, required=False)
+    description: str = _filled(20000, required=False)
+    industry: str | None = _industry()
+    region_code: str | None = _region()
+    budget_min: str | None = _budget("500000.00")
+    budget_max: str | None = _budget("800000.00")
+    deadline: date | None = None
+    confidentiality: str | None = _choice(v.CONFIDENTIALITY)
+    status: str | None = _choice(v.DEMAND_STATUSES)
 
 
 class DemandOut(BaseModel):

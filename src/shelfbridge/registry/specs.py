@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from shelfbridge.core.errors import FieldProblem
 from shelfbridge.registry import vocabularies as v
 from shelfbridge.registry.fields import (
     Choice,
+    Cleaner,
     Contributors,
     CreditCode,
     Day,
@@ -46,6 +48,15 @@ class RecordSpec:
     def columns(self) -> list[str]:
         return [f.name for f in self.fields]
 
+    @cached_property
+    def column_set(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields)
+
+    @cached_property
+    def _cleaners(self) -> tuple[tuple[str, str, Cleaner], ...]:
+        """Per field: its column, its attribute and its rule as one function (made once)."""
+        return tuple((f.name, f.target, f.cleaner()) for f in self.fields)
+
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
 
@@ -55,13 +66,13 @@ class RecordSpec:
         """Check one record; ``partial`` (an update) only checks the fields given."""
         clean: dict[str, Any] = {}
         problems: list[FieldProblem] = []
-        for spec_field in self.fields:
-            if partial and spec_field.name not in raw:
+        for name, target, cleaner in self._cleaners:
+            if partial and name not in raw:
                 continue
             try:
-                clean[spec_field.target] = spec_field.clean(raw.get(spec_field.name), resolver)
+                clean[target] = cleaner(raw.get(name), resolver)
             except FieldError as error:
-                problems.append(FieldProblem(spec_field.name, error.message, error.params))
+                problems.append(FieldProblem(name, error.message, error.params))
         if not problems:
             for check in self.checks:
                 problems.extend(check(clean))

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shelfbridge.core.errors import (
@@ -118,7 +119,21 @@ def install(app: FastAPI) -> None:
         error.title = N_("Request not allowed") if exc.status_code < 500 else N_("Internal error")
         error.message = error.title
         # Keep what the framework says, e.g. the Allow header of a 405.
-        return render_error(request, error, dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return render_error(request, error, headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method of the path, not only those of the first route that matched it (one path
+    is served by several routes, e.g. GET and POST of a list)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(route.methods or ())
+    return ", ".join(sorted(methods))
 
 
 __all__ = ["install", "problem_body", "render_error", "ImportRejected"]

@@ -33,9 +33,13 @@ def home_router() -> APIRouter:
 
 
 def build_router() -> APIRouter:
+    from shelfbridge.ip.pages import build_router as ip_pages
+    from shelfbridge.matching.pages import build_router as matching_pages
     from shelfbridge.registry.pages import build_router as registry_pages
 
     router = APIRouter(include_in_schema=False)
     router.include_router(home_router())
     router.include_router(registry_pages())
+    router.include_router(matching_pages())
+    router.include_router(ip_pages())
     return router

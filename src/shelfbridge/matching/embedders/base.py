@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -27,24 +28,74 @@ class Embedder(Protocol):
     def embed_documents(self, texts: Sequence[str]) -> Vectors: ...
 
 
-EmbedderFactory = Callable[[], Embedder]
+@runtime_checkable
+class TermModel(Protocol):
+    """A model that can embed single terms (words), the teacher of a static embedder."""
+
+    name: str
+    dim: int
+
+    def embed_terms(self, terms: Sequence[str]) -> Vectors: ...
+
+
+@runtime_checkable
+class CorpusFitted(Protocol):
+    """An embedder that learns from the platform's own unlabelled text (static embedders).
+
+    ``fit`` is called by a full rebuild before documents are embedded, with every document to
+    be indexed: its text (preferred: a teacher model reads a sample of them) or its analysed
+    term counts. It may take minutes the first time (it embeds the corpus vocabulary once and
+    caches it) and is cheaper afterwards. Incremental updates never call it: new documents are
+    embedded with the statistics of the last fit.
+    """
+
+    def fit(self, documents: Iterable[Mapping[str, int] | str]) -> None: ...
+
+
+def normalise_rows(vectors: npt.ArrayLike) -> Vectors:
+    """Rows scaled to unit length (zero rows stay zero), as float32."""
+    out = np.array(vectors, dtype=np.float32, copy=True, ndmin=2)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    np.divide(out, norms, out=out, where=norms > 0)
+    return out
+
+
+EmbedderFactory = Callable[..., Embedder]
 _FACTORIES: dict[str, EmbedderFactory] = {}
 
 
-def register_embedder(name: str, factory: EmbedderFactory) -> None:
-    """Make an embedder available under ``name`` (``SHELFBRIDGE_MATCH_EMBEDDER``)."""
-    _FACTORIES[name] = factory
+def register_embedder(name: str, factory: EmbedderFactory, *, replace: bool = True) -> None:
+    """Make an embedder available under ``name`` (``SHELFBRIDGE_MATCH_EMBEDDER``).
+
+    ``replace=False`` keeps an existing registration (the built-ins use it, so an outside
+    embedder registered under a built-in name wins)."""
+    if replace or name not in _FACTORIES:
+        _FACTORIES[name] = factory
 
 
 def embedder_names() -> list[str]:
     return sorted(_FACTORIES)
 
 
-def create_embedder(name: str) -> Embedder:
+def create_embedder(name: str, **options: Any) -> Embedder:
+    """A new embedder. ``options`` (such as ``cache_dir``: where a corpus-fitted embedder keeps
+    what it learned, so that the server finds what ``index rebuild`` fitted) go to the factory;
+    options the factory does not take are left out, so a factory without parameters works."""
     try:
         factory = _FACTORIES[name]
     except KeyError:
         raise LookupError(
             f"unknown embedder {name!r}; known: {', '.join(embedder_names())}"
         ) from None
-    return factory()
+    return factory(**_accepted(factory, options))
+
+
+def _accepted(factory: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: give it nothing
+        return {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return options
+    names = {p.name for p in parameters if p.kind is not inspect.Parameter.POSITIONAL_ONLY}
+    return {key: value for key, value in options.items() if key in names}

@@ -34,7 +34,7 @@ from shelfbridge.accounts.actor import current_actor
 from shelfbridge.core.database import Database
 from shelfbridge.core.errors import FieldProblem, ImportRejected
 from shelfbridge.registry.fields import is_blank
-from shelfbridge.registry.importing.readers import FileProblem, SourceRow, open_reader
+from shelfbridge.registry.importing.readers import FileProblem, Reader, SourceRow, open_reader
 from shelfbridge.registry.importing.resolver import PENDING, ImportResolver
 from shelfbridge.registry.models import Organization
 from shelfbridge.registry.specs import SPECS, RecordSpec
@@ -100,14 +100,17 @@ def clean_row(
     spec: RecordSpec, resolver: ImportResolver, row: SourceRow
 ) -> tuple[dict[str, Any], list[FieldProblem]]:
     """The row as clean values, with every problem the row has on its own."""
-    problems = list(row.problems)
-    if problems:
-        return {}, problems
-    known = spec.columns
+    if row.problems:
+        return {}, list(row.problems)
+    problems: list[FieldProblem] = []
+    values = row.values
+    known = spec.column_set
+    if not values.keys() <= known:
+        columns = spec.columns
+        for name in values.keys() - known:
+            problems.append(_unknown_column(name, columns, row.number))
     damaged: set[str] = set()
-    for name in row.values.keys() - known:
-        problems.append(_unknown_column(name, known, row.number))
-    for name, value in row.values.items():
+    for name, value in values.items():
         if isinstance(value, str) and "\x00" in value and name in known:
             damaged.add(name)
             problems.append(
@@ -120,13 +123,14 @@ def clean_row(
                 )
             )
     resolver.forward = []
-    clean, field_problems = spec.clean(row.values, resolver)
-    problems.extend(
-        FieldProblem(p.field, p.message, p.params, row.number)
-        for p in field_problems
-        if p.field not in damaged
-    )
-    if is_blank(row.values.get("external_id")) and "external_id" not in damaged:
+    clean, field_problems = spec.clean(values, resolver)
+    if field_problems:
+        problems.extend(
+            FieldProblem(p.field, p.message, p.params, row.number)
+            for p in field_problems
+            if p.field not in damaged
+        )
+    if is_blank(values.get("external_id")) and "external_id" not in damaged:
         problems.append(
             FieldProblem(
                 "external_id",
@@ -165,13 +169,14 @@ def credit_code_conflicts(
     return problems
 
 
-def chunks(rows: Iterable[SourceRow]) -> Iterator[list[SourceRow]]:
-    """The rows in lists of :data:`CHUNK`; when reading stops on a :class:`FileProblem`, the
-    rows read before it still come out (to be checked) before the problem is raised."""
-    chunk: list[SourceRow] = []
+def chunks(records: Iterable[tuple[int, Any]]) -> Iterator[list[tuple[int, Any]]]:
+    """The records (see :meth:`Reader.records`) in lists of :data:`CHUNK`; when reading
+    stops on a :class:`FileProblem`, the records read before it still come out (to be
+    checked) before the problem is raised."""
+    chunk: list[tuple[int, Any]] = []
     try:
-        for row in rows:
-            chunk.append(row)
+        for record in records:
+            chunk.append(record)
             if len(chunk) >= CHUNK:
                 yield chunk
                 chunk = []
@@ -215,13 +220,20 @@ def check_share(
         resolver = ImportResolver(session, spec)
         try:
             with open_reader(path, fmt) as reader:
-                for index, chunk in enumerate(chunks(reader.rows())):
+                # Every checker reads the whole file, but only parses its own chunks' rows.
+                for index, chunk in enumerate(chunks(reader.records())):
                     if index % shares == share:
-                        _check_chunk(session, spec, resolver, chunk, index, spool, result)
+                        rows = _rows(reader, chunk)
+                        _check_chunk(session, spec, resolver, rows, index, spool, result)
                         tick(len(chunk))
         except FileProblem as problem:
             result.fatal = problem.problem()
     return result
+
+
+def _rows(reader: Reader, records: list[tuple[int, Any]]) -> list[SourceRow]:
+    row = reader.row
+    return [row(number, raw) for number, raw in records]
 
 
 def _check_chunk(
@@ -236,20 +248,25 @@ def _check_chunk(
     resolver.start_chunk()
     resolver.prefetch(row.values for row in chunk)
     good: list[tuple[int, dict[str, Any]]] = []
+    keys, self_referencing = result.keys, resolver.self_referencing
     for row in chunk:
-        result.rows += 1
         clean, problems = clean_row(spec, resolver, row)
         external_id = clean.get("external_id")
         if external_id:
-            parent = row.values.get("parent") if resolver.self_referencing else None
-            parent = parent.strip() if isinstance(parent, str) and parent.strip() else None
-            result.keys.append((row.number, external_id, clean.get("credit_code"), parent))
-            result.refs.extend((row.number, ref) for ref in resolver.forward)
-            if clean.get("parent_id") == PENDING:
-                clean[PARENT_REF] = parent
-        result.problems.extend(problems)
-        if not problems:
+            if self_referencing:
+                parent = row.values.get("parent")
+                parent = parent.strip() if isinstance(parent, str) and parent.strip() else None
+                keys.append((row.number, external_id, clean.get("credit_code"), parent))
+                result.refs.extend((row.number, ref) for ref in resolver.forward)
+                if clean.get("parent_id") == PENDING:
+                    clean[PARENT_REF] = parent
+            else:
+                keys.append((row.number, external_id, clean.get("credit_code"), None))
+        if problems:
+            result.problems.extend(problems)
+        else:
             good.append((row.number, clean))
+    result.rows += len(chunk)
     if resolver.self_referencing:
         result.problems.extend(credit_code_conflicts(session, good))
     if not result.problems:  # once a problem is found nothing will be written

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from shelfbridge.core.database import Database
 from shelfbridge.core.errors import BadRequest, FieldProblem, ImportRejected
+from shelfbridge.matching import sync as match_sync
 from shelfbridge.registry.importing.checking import (
     PARENT_REF,
     Progress,
@@ -85,9 +86,10 @@ def import_file(
     report = progress or _no_progress
     with collector_paused(), tempfile.TemporaryDirectory(prefix="shelfbridge-import-") as folder:
         rows, spools = check_file(database, spec, path, fmt, Path(folder), report)
+        since = match_sync.audit_position(database)
         try:
             with database.unit_of_work() as session, _bulk_cache(session):
-                return _write_spools(session, spec, spools, rows, report)
+                imported = _write_spools(session, spec, spools, rows, report)
         except IntegrityError:
             # A record the file refers to was removed between the passes; the transaction
             # rolled back, so nothing was written.
@@ -101,6 +103,10 @@ def import_file(
                 ],
                 rows,
             ) from None
+    if imported.created or imported.updated:
+        # Core writes pass the session events by: the match index learns of them here.
+        match_sync.after_bulk_write(database, since)
+    return imported
 
 
 @contextmanager

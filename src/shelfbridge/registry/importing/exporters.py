@@ -18,7 +18,7 @@ from typing import IO, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shelfbridge.accounts.visibility import visible_clause
+from shelfbridge.accounts.visibility import hidden_fields, visible_clause
 from shelfbridge.core.database import Database
 from shelfbridge.core.errors import BadRequest
 from shelfbridge.registry.fields import LIST_SEPARATOR
@@ -46,7 +46,8 @@ def flat_cell(value: Any) -> str | None:
 
 
 def _records(session: Session, spec: RecordSpec) -> Iterator[dict[str, Any]]:
-    """The records the current actor may see, in import form, oldest first."""
+    """The records the current actor may see, in import form, oldest first; the fields hidden
+    from the actor (contributor shares, budgets) are left empty."""
     statement = (
         select(spec.model)
         .where(visible_clause(spec.model))
@@ -54,7 +55,10 @@ def _records(session: Session, spec: RecordSpec) -> Iterator[dict[str, Any]]:
         .execution_options(yield_per=_BATCH)
     )
     for record in session.scalars(statement):
-        yield spec.export(record)
+        row = spec.export(record)
+        for name in hidden_fields(record):
+            row[name] = None
+        yield row
 
 
 class _CsvSink:

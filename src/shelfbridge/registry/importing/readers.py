@@ -1,6 +1,9 @@
 """Streaming row readers for CSV, XLSX and JSONL, with checks of encoding and layout.
 
-A reader yields one :class:`SourceRow` at a time and never holds the whole file. Row numbers
+A reader yields one :class:`SourceRow` at a time and never holds the whole file; or, cheaper,
+each record's number and raw content (:meth:`Reader.records`), which :meth:`Reader.row` turns
+into a :class:`SourceRow`, so that a checker that reads the whole file for its share of the
+rows only parses its own rows (CSV cells into a mapping, JSONL text as JSON). Row numbers
 are the ones a person sees: for CSV and XLSX the header is row 1 and every record counts,
 blank ones included (as a spreadsheet numbers them); for JSONL the first line is row 1.
 A problem that makes the rest of the file unreadable (wrong encoding, an unclosed quote, a
@@ -158,8 +161,18 @@ class Reader:
     def close(self) -> None:  # pragma: no cover - every reader overrides it
         pass
 
-    def rows(self) -> Iterator[SourceRow]:  # pragma: no cover - every reader overrides it
+    def records(self) -> Iterator[tuple[int, Any]]:  # pragma: no cover - every reader has it
+        """Each record that :meth:`rows` yields, as its row number and raw content."""
         raise NotImplementedError
+
+    def row(self, number: int, raw: Any) -> SourceRow:  # pragma: no cover - likewise
+        """The :class:`SourceRow` of one record from :meth:`records`."""
+        raise NotImplementedError
+
+    def rows(self) -> Iterator[SourceRow]:
+        row = self.row
+        for number, raw in self.records():
+            yield row(number, raw)
 
 
 class _TabularReader(Reader):
@@ -251,11 +264,14 @@ class CsvReader(_TabularReader):
                     delimiter=name,
                 )
 
-    def rows(self) -> Iterator[SourceRow]:
+    def records(self) -> Iterator[tuple[int, list[str]]]:
         while (record := self._next()) is not None:
             if _is_blank(record):
                 continue
-            yield self._mapping(self._number, record, strict=True)
+            yield self._number, record
+
+    def row(self, number: int, raw: list[str]) -> SourceRow:
+        return self._mapping(number, raw, strict=True)
 
     def close(self) -> None:
         self._handle.close()
@@ -324,11 +340,14 @@ class XlsxReader(_TabularReader):
         self._number += 1
         return cells
 
-    def rows(self) -> Iterator[SourceRow]:
+    def records(self) -> Iterator[tuple[int, tuple[Any, ...]]]:
         while (cells := self._next()) is not None:
             if _is_blank(cells):
                 continue
-            yield self._mapping(self._number, [_cell_value(cell) for cell in cells], strict=False)
+            yield self._number, cells
+
+    def row(self, number: int, raw: tuple[Any, ...]) -> SourceRow:
+        return self._mapping(number, [_cell_value(cell) for cell in raw], strict=False)
 
     def close(self) -> None:
         self._book.close()
@@ -355,7 +374,8 @@ class JsonlReader(Reader):
             self._handle.close()
             raise
 
-    def rows(self) -> Iterator[SourceRow]:
+    def records(self) -> Iterator[tuple[int, tuple[str, bool]]]:
+        """Each non-blank line as (its text, whether it is cut off: the last, unterminated)."""
         number = 0
         for raw in self._handle:
             number += 1
@@ -369,7 +389,11 @@ class JsonlReader(Reader):
                 raise problem from None
             if not text.strip():
                 continue
-            yield self._parse(number, text, cut_off=not raw.endswith(b"\n"))
+            yield number, (text, not raw.endswith(b"\n"))
+
+    def row(self, number: int, raw: tuple[str, bool]) -> SourceRow:
+        text, cut_off = raw
+        return self._parse(number, text, cut_off=cut_off)
 
     @staticmethod
     def _parse(number: int, text: str, *, cut_off: bool) -> SourceRow:

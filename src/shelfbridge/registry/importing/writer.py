@@ -9,9 +9,10 @@ timestamps, plus a result's contributors) and buffers the events itself.
 from __future__ import annotations
 
 from collections import defaultdict
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from shelfbridge.core import audit
@@ -23,6 +24,7 @@ from shelfbridge.registry.specs import RecordSpec
 CONTRIBUTORS = "contributors"
 _CHILD_TABLE: Table = ResultContributor.__table__  # type: ignore[assignment]
 _CHILD_COLUMNS = ("position", "name", "person_id", "share")
+_CHILD_INSERT = ("result_id", *_CHILD_COLUMNS)
 
 
 class RecordWriter:
@@ -42,6 +44,11 @@ class RecordWriter:
         self.with_children = CONTRIBUTORS in {f.target for f in spec.fields}
         # columns a model keeps out of its audit events, as audit.snapshot does
         self.hidden = frozenset(getattr(spec.model, "__audit_skip__", ()))
+        self._insert_columns = [*self.columns, "created_at", "updated_at"]
+        self._values = itemgetter(*self.columns)  # a clean row's column values, as a tuple
+        # A kind without any record yet (a first import) has nothing to compare with; the
+        # file's external ids are unique, so it stays so for the rows of this import.
+        self.fresh = session.execute(select(self.table.c.id).limit(1)).first() is None
         self.created = 0
         self.updated = 0
         self.unchanged = 0
@@ -68,80 +75,103 @@ class RecordWriter:
                 record[CONTRIBUTORS] = children.get(ident, [])
         return records
 
+    def _snapshot(self, clean: dict[str, Any], ident: int) -> dict[str, Any]:
+        """The snapshot of the record that ``clean`` becomes (or is) under id ``ident``."""
+        snapshot = {name: clean[name] for name in self.columns}
+        snapshot["id"] = ident
+        if self.with_children:
+            snapshot[CONTRIBUTORS] = clean[CONTRIBUTORS]
+        return snapshot
+
     # ------------------------------------------------------------------ writing
     def write(self, rows: list[dict[str, Any]]) -> None:
         """Insert the new rows, update the changed ones, leave the rest, audit each change."""
         if not rows:
             return
-        existing = self._existing([clean["external_id"] for clean in rows])
-        inserts: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        updates: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        columns = self.columns
-        for clean in rows:
-            values = {name: clean[name] for name in columns}
-            if self.resolver.self_referencing and values["parent_id"] == PENDING:
-                raise AssertionError("an organisation's parent was not written first")
-            before = existing.get(values["external_id"])
-            if before is None:
-                inserts.append((values, clean))
-                continue
-            after = {**before, **values}
-            if self.with_children:
-                after[CONTRIBUTORS] = clean[CONTRIBUTORS]
-            if audit.canonical_json(before) == audit.canonical_json(after):
-                self.unchanged += 1
-            else:
-                updates.append((before, after))
-        self._insert(inserts)
-        self._update(updates)
+        if self.resolver.self_referencing and any(r["parent_id"] == PENDING for r in rows):
+            raise AssertionError("an organisation's parent was not written first")
+        if self.fresh:
+            self._insert(rows)
+        else:
+            existing = self._existing([clean["external_id"] for clean in rows])
+            inserts: list[dict[str, Any]] = []
+            updates: list[tuple[dict[str, Any], dict[str, Any], str, str]] = []
+            for clean in rows:
+                before = existing.get(clean["external_id"])
+                if before is None:
+                    inserts.append(clean)
+                    continue
+                after = self._snapshot(clean, before["id"])
+                before_json = audit.canonical_json(before) or ""
+                after_json = audit.canonical_json(after) or ""
+                if before_json == after_json:
+                    self.unchanged += 1
+                else:
+                    updates.append((before, after, before_json, after_json))
+            self._insert(inserts)
+            self._update(updates)
         audit.write_pending(self.session)
 
-    def _insert(self, rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
-        """Insert rows given as (column values, clean row); the values become snapshots."""
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        """Insert clean rows, each with its audit event."""
         if not rows:
             return
         now = utcnow()
-        statement = insert(self.table).values(created_at=now, updated_at=now)
-        self.session.execute(statement, [values for values, _clean in rows])
+        values = self._values
+        audit.insert_many(
+            self.session,
+            self.table,
+            self._insert_columns,
+            [(*values(clean), now, now) for clean in rows],
+        )
         # The new ids come back from one SELECT: portable, and on SQLite faster than
         # RETURNING in parameter order.
-        external_ids = [values["external_id"] for values, _clean in rows]
-        new_ids = {
-            row.external_id: row.id
-            for row in self.session.execute(
-                select(self.table.c.external_id, self.table.c.id).where(
-                    self.table.c.external_id.in_(external_ids)
+        table = self.table
+        new_ids: dict[str, int] = {
+            external_id: ident
+            for external_id, ident in self.session.execute(
+                select(table.c.external_id, table.c.id).where(
+                    table.c.external_id.in_([clean["external_id"] for clean in rows])
                 )
             )
         }
-        children: list[dict[str, Any]] = []
-        for values, clean in rows:
-            snapshot = values  # the parameters are sent; the same dict now becomes the snapshot
-            ident = snapshot["id"] = new_ids[values["external_id"]]
+        children: list[tuple[Any, ...]] = []
+        events = []
+        actor, occurred_at = audit.current_actor.get(), audit.now_iso()
+        for clean in rows:
+            external_id = clean["external_id"]
+            ident = new_ids[external_id]
             if self.with_children:
-                snapshot[CONTRIBUTORS] = clean[CONTRIBUTORS]
-                children.extend({"result_id": ident, **c} for c in clean[CONTRIBUTORS])
-            self._remember(snapshot)
-            audit.buffer_event(
-                self.session,
-                action="create",
-                entity_kind=self.entity_kind,
-                entity_id=ident,
-                external_id=snapshot["external_id"],
-                before=None,
-                after=self._audited(snapshot),
+                children.extend(
+                    (ident, c["position"], c["name"], c["person_id"], c["share"])
+                    for c in clean[CONTRIBUTORS]
+                )
+            after = audit.canonical_json(self._audited(self._snapshot(clean, ident)))
+            self._remember(external_id, ident, clean)
+            events.append(
+                audit.PendingEvent(
+                    action="create",
+                    entity_kind=self.entity_kind,
+                    entity_id=ident,
+                    external_id=external_id,
+                    before=None,
+                    after=after,
+                    actor=actor,
+                    occurred_at=occurred_at,
+                )
             )
-        if children:
-            self.session.execute(insert(_CHILD_TABLE), children)
+        audit.insert_many(self.session, _CHILD_TABLE, _CHILD_INSERT, children)
+        audit.buffer_events(self.session, events)
         self.created += len(rows)
 
-    def _update(self, changes: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    def _update(self, changes: list[tuple[dict[str, Any], dict[str, Any], str, str]]) -> None:
+        """Update records given as (before, after, and their canonical JSON)."""
         if not changes:
             return
         now = utcnow()
         params = [
             {"record_id": before["id"], **{name: after[name] for name in self.columns}}
-            for before, after in changes
+            for before, after, _before_json, _after_json in changes
         ]
         statement = (
             update(self.table)
@@ -152,27 +182,43 @@ class RecordWriter:
         if self.with_children:
             moved = [
                 (before["id"], after[CONTRIBUTORS])
-                for before, after in changes
+                for before, after, _before_json, _after_json in changes
                 if before[CONTRIBUTORS] != after[CONTRIBUTORS]
             ]
             if moved:
                 self.session.execute(
                     delete(_CHILD_TABLE).where(_CHILD_TABLE.c.result_id.in_([i for i, _ in moved]))
                 )
-                children = [{"result_id": i, **c} for i, rows in moved for c in rows]
-                if children:
-                    self.session.execute(insert(_CHILD_TABLE), children)
-        for before, after in changes:
-            self._remember(after)
-            audit.buffer_event(
-                self.session,
-                action="update",
-                entity_kind=self.entity_kind,
-                entity_id=before["id"],
-                external_id=after["external_id"],
-                before=self._audited(before),
-                after=self._audited(after),
+                audit.insert_many(
+                    self.session,
+                    _CHILD_TABLE,
+                    _CHILD_INSERT,
+                    [
+                        (i, c["position"], c["name"], c["person_id"], c["share"])
+                        for i, rows in moved
+                        for c in rows
+                    ],
+                )
+        actor, occurred_at = audit.current_actor.get(), audit.now_iso()
+        events = []
+        for before, after, before_json, after_json in changes:
+            self._remember(after["external_id"], before["id"], after)
+            if self.hidden:
+                before_json = audit.canonical_json(self._audited(before)) or ""
+                after_json = audit.canonical_json(self._audited(after)) or ""
+            events.append(
+                audit.PendingEvent(
+                    action="update",
+                    entity_kind=self.entity_kind,
+                    entity_id=before["id"],
+                    external_id=after["external_id"],
+                    before=before_json,
+                    after=after_json,
+                    actor=actor,
+                    occurred_at=occurred_at,
+                )
             )
+        audit.buffer_events(self.session, events)
         self.updated += len(changes)
 
     def _audited(self, snapshot: dict[str, Any]) -> dict[str, Any]:
@@ -180,8 +226,6 @@ class RecordWriter:
             return snapshot
         return {key: value for key, value in snapshot.items() if key not in self.hidden}
 
-    def _remember(self, snapshot: dict[str, Any]) -> None:
+    def _remember(self, external_id: str, ident: int, clean: dict[str, Any]) -> None:
         if self.resolver.self_referencing:
-            self.resolver.remember_organization(
-                snapshot["external_id"], snapshot["id"], snapshot["kind"]
-            )
+            self.resolver.remember_organization(external_id, ident, clean["kind"])

@@ -1,4 +1,5 @@
-"""HTML pages of the registry: lists, details, forms, delete confirmations and the import.
+"""HTML pages of the registry: lists, details, forms, delete confirmations, sharing grants
+and the import.
 
 Every text on these pages is an English message id translated through ``locale/zh/web.po``.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shelfbridge.registry.pages import imports, records
+from shelfbridge.registry.pages import imports, records, sharing
 from shelfbridge.registry.pages.kinds import PAGES
 
 
@@ -16,6 +17,8 @@ def build_router() -> APIRouter:
     records.register_options(router)
     for page in PAGES.values():
         records.register(router, page)
+        if page.kind in sharing.SHAREABLE:
+            sharing.register(router, page)
     router.include_router(imports.build_router())
     return router
 

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,18 @@ NOTICES = {
     "created": N_("The record was created."),
     "saved": N_("Your changes were saved."),
     "deleted": N_("The record was deleted."),
+    "shared": N_("The organisation can now see this record."),
+    "unshared": N_("The grant was withdrawn; the organisation no longer sees this record."),
 }
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    """The submitted fields as text (file parts are ignored)."""
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+FormData = Annotated[dict[str, str], Depends(form_data)]
 
 
 def is_htmx(request: Request) -> bool:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from shelfbridge.registry import repository, service
 from shelfbridge.registry.models import Demand, Organization, Person, Result
 from shelfbridge.registry.pages.common import (
     FORMATTERS,
+    FormData,
     Lookups,
     clear_notice,
     leave_notice,
@@ -33,7 +34,8 @@ from shelfbridge.registry.pages.forms import (
 )
 from shelfbridge.registry.pages.kinds import PAGES, KindPage
 from shelfbridge.registry.pages.lists import list_page
-from shelfbridge.web.deps import ReadSession, WriteSession
+from shelfbridge.registry.pages.sharing import sharing_panel
+from shelfbridge.web.deps import ReadSession, RecordId, WriteSession
 
 ACTIONS = {"create": N_("Created"), "update": N_("Changed"), "delete": N_("Deleted")}
 RELATED_SIZE = 5
@@ -56,15 +58,6 @@ class Related:
     items: list[tuple[str, str]]  # (href, text)
     total: int
     href: str
-
-
-async def form_data(request: Request) -> dict[str, str]:
-    """The submitted fields as text (file parts are ignored)."""
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
-
-
-FormData = Annotated[dict[str, str], Depends(form_data)]
 
 
 def history(session: Session, page: KindPage, record: Any) -> list[HistoryRow]:
@@ -165,6 +158,30 @@ def _form_context(
     }
 
 
+def render_detail(
+    request: Request,
+    session: Session,
+    page: KindPage,
+    record: Any,
+    status_code: int = 200,
+    *,
+    sharing: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """A record's page; ``sharing`` fills in its sharing section (values, problems)."""
+    context = {
+        "page": page,
+        "record": record,
+        "lookups": Lookups.load(session),
+        "history": history(session, page, record),
+        "related": related_of(session, record),
+        "notice": take_notice(request),
+        "fmt": FORMATTERS,
+        "sharing": sharing_panel(session, page, record, **(sharing or {})),
+    }
+    response = render(request, f"registry/detail_{page.kind}.html", context, status_code)
+    return clear_notice(request, response)
+
+
 def _submitted(page: KindPage, data: dict[str, str]) -> dict[str, str]:
     return {name: data.get(name, "") for name in page.spec.columns}
 
@@ -200,30 +217,21 @@ def register(router: APIRouter, page: KindPage) -> None:
         return response
 
     @router.get(f"/{kind}/{{record_id:int}}", response_class=HTMLResponse, name=f"page_{kind}")
-    def detail(request: Request, record_id: int, session: ReadSession) -> HTMLResponse:
-        record = service.get(session, kind, record_id)
-        context = {
-            "page": page,
-            "record": record,
-            "lookups": Lookups.load(session),
-            "history": history(session, page, record),
-            "related": related_of(session, record),
-            "notice": take_notice(request),
-            "fmt": FORMATTERS,
-        }
-        response = render(request, f"registry/detail_{kind}.html", context)
-        return clear_notice(request, response)
+    def detail(request: Request, record_id: RecordId, session: ReadSession) -> HTMLResponse:
+        return render_detail(request, session, page, service.get(session, kind, record_id))
 
     @router.get(
         f"/{kind}/{{record_id:int}}/edit", response_class=HTMLResponse, name=f"page_edit_{kind}"
     )
-    def edit_form(request: Request, record_id: int, session: ReadSession) -> HTMLResponse:
+    def edit_form(request: Request, record_id: RecordId, session: ReadSession) -> HTMLResponse:
         record = service.get_for_change(session, kind, record_id)
         context = _form_context(page, session, form_values(page, record), [], record=record)
         return render(request, "registry/form.html", context)
 
     @router.post(f"/{kind}/{{record_id:int}}/edit", response_model=None, name=f"page_update_{kind}")
-    def update(request: Request, record_id: int, session: WriteSession, data: FormData) -> Response:
+    def update(
+        request: Request, record_id: RecordId, session: WriteSession, data: FormData
+    ) -> Response:
         values = _submitted(page, data)
         try:
             service.update(session, kind, record_id, values)
@@ -241,7 +249,7 @@ def register(router: APIRouter, page: KindPage) -> None:
         response_class=HTMLResponse,
         name=f"page_confirm_delete_{kind}",
     )
-    def confirm_delete(request: Request, record_id: int, session: ReadSession) -> HTMLResponse:
+    def confirm_delete(request: Request, record_id: RecordId, session: ReadSession) -> HTMLResponse:
         record = service.get_for_change(session, kind, record_id)
         context = {"page": page, "record": record, "problem": None}
         return render(request, "registry/delete.html", context)
@@ -249,7 +257,7 @@ def register(router: APIRouter, page: KindPage) -> None:
     @router.post(
         f"/{kind}/{{record_id:int}}/delete", response_model=None, name=f"page_delete_{kind}"
     )
-    def delete(request: Request, record_id: int, session: WriteSession) -> Response:
+    def delete(request: Request, record_id: RecordId, session: WriteSession) -> Response:
         try:
             service.delete(session, kind, record_id)
         except Conflict as conflict:

@@ -1,0 +1,175 @@
+"""Text → terms, for lexical scoring, feedback and explanations.
+
+Chinese is segmented with jieba in its search mode (a long word also yields the dictionary words
+inside it, so "计算机科学" matches "计算机" and "科学"); Latin-script words are lower-cased and
+Snowball-stemmed (PyStemmer); stopwords of both languages come from ``data/stopwords.txt``.
+Full-width forms are folded to half-width first, without changing any offset, so spans found
+in the folded text are spans of the original text (for highlighting).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import jieba
+import Stemmer
+
+# Full-width ASCII (U+FF01-U+FF5E) → ASCII, ideographic space → space: one char for one char.
+_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])|(?<=\.)\s+")
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class TermSpan:
+    """Where an analysed term occurs in a text: ``text[start:end]`` is the surface form."""
+
+    start: int
+    end: int
+    term: str
+
+
+def load_stopwords() -> frozenset[str]:
+    """The packaged stopword list (comments and blank lines skipped)."""
+    raw = resources.files("shelfbridge.matching").joinpath("data/stopwords.txt").read_text("utf-8")
+    return frozenset(
+        line.strip().lower() for line in raw.splitlines() if line.strip() and line[0] != "#"
+    )
+
+
+def fold(text: str) -> str:
+    """Half-width and lower-case, keeping every character at its offset."""
+    folded = text.translate(_FOLD)
+    lowered = folded.lower()
+    return lowered if len(lowered) == len(folded) else folded
+
+
+class Analyzer:
+    """Bilingual analyzer. Thread-safe for reading; one instance per process is enough."""
+
+    def __init__(self, stopwords: Collection[str] | None = None, *, hmm: bool = True) -> None:
+        self.stopwords = frozenset(stopwords) if stopwords is not None else load_stopwords()
+        self.hmm = hmm
+        self._stemmer = Stemmer.Stemmer("english")
+        self._stems: dict[str, str] = {}
+        self._jieba: jieba.Tokenizer | None = None
+
+    @property
+    def tokenizer(self) -> jieba.Tokenizer:
+        if self._jieba is None:
+            with _LOCK:
+                if self._jieba is None:
+                    jieba.setLogLevel(logging.WARNING)
+                    tokenizer = jieba.Tokenizer()
+                    tokenizer.initialize()
+                    self._jieba = tokenizer
+        return self._jieba
+
+    def normalise(self, token: str) -> str | None:
+        """The term for one segmented token, or ``None`` when it is not indexed."""
+        if not token.isalnum() or token in self.stopwords:
+            return None
+        if token.isascii():
+            if len(token) == 1:
+                return None
+            if token.isalpha():
+                stem = self._stems.get(token)
+                if stem is None:
+                    stem = self._stemmer.stemWord(token)
+                    if len(self._stems) < 200_000:
+                        self._stems[token] = stem
+                return stem
+        return token
+
+    def terms(self, text: str) -> list[str]:
+        """The analysed terms of ``text`` in order, repeated as often as they occur."""
+        out: list[str] = []
+        normalise = self.normalise
+        for token in self.tokenizer.cut_for_search(fold(text), HMM=self.hmm):
+            term = normalise(token)
+            if term is not None:
+                out.append(term)
+        return out
+
+    def term_counts(self, text: str) -> dict[str, int]:
+        return dict(Counter(self.terms(text)))
+
+    def spans(self, text: str, terms: Collection[str]) -> list[TermSpan]:
+        """Where any of ``terms`` (analysed terms, e.g. a query's) occurs in ``text``.
+
+        Overlapping spans are merged into the longest one, so a highlighter can wrap each span
+        once; spans come back in text order.
+        """
+        if not terms or not text:
+            return []
+        found: list[TermSpan] = []
+        for token, start, end in self.tokenizer.tokenize(fold(text), mode="search", HMM=self.hmm):
+            term = self.normalise(token)
+            if term is not None and term in terms:
+                found.append(TermSpan(start, end, term))
+        found.sort(key=lambda s: (s.start, -s.end))
+        merged: list[TermSpan] = []
+        for span in found:
+            if merged and span.start < merged[-1].end:
+                if span.end > merged[-1].end:
+                    last = merged[-1]
+                    merged[-1] = TermSpan(last.start, span.end, last.term)
+                continue
+            merged.append(span)
+        return merged
+
+    def passages(
+        self,
+        text: str,
+        weights: Mapping[str, float],
+        *,
+        limit: int = 2,
+        max_chars: int = 160,
+    ) -> list[str]:
+        """The sentences of ``text`` that best cover the weighted terms, best first.
+
+        A sentence scores the sum of the weights of the distinct terms it contains; long
+        sentences are cut to ``max_chars`` around their first match.
+        """
+        if not weights or not text:
+            return []
+        scored: list[tuple[float, int, str]] = []
+        for index, sentence in enumerate(split_sentences(text)):
+            seen = {s.term for s in self.spans(sentence, weights.keys())}
+            if seen:
+                score = sum(weights[t] for t in seen)
+                scored.append(
+                    (score, index, _clip(sentence, self.spans(sentence, seen), max_chars))
+                )
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        return [sentence for _, _, sentence in scored[:limit]]
+
+
+def split_sentences(text: str) -> list[str]:
+    return [part.strip() for part in _SENTENCE_END.split(text) if part and part.strip()]
+
+
+def _clip(sentence: str, spans: list[TermSpan], max_chars: int) -> str:
+    if len(sentence) <= max_chars:
+        return sentence
+    first = spans[0].start if spans else 0
+    start = max(0, min(first - max_chars // 4, len(sentence) - max_chars))
+    piece = sentence[start : start + max_chars]
+    return ("…" if start else "") + piece + ("…" if start + max_chars < len(sentence) else "")
+
+
+def count_terms(analyzer: Analyzer, texts: Iterable[str]) -> list[dict[str, int]]:
+    return [analyzer.term_counts(text) for text in texts]
+
+
+@lru_cache(maxsize=1)
+def default_analyzer() -> Analyzer:
+    """The process-wide analyzer with the packaged stopwords."""
+    return Analyzer()

@@ -1,0 +1,248 @@
+"""JSON API of matching: free text → any target, a demand → results, people and labs, a result →
+demands and enterprises. Every hit is a record the caller may see (see :mod:`.service`)."""
+# No "from __future__ import annotations": FastAPI must see the parameter types at runtime.
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field, StringConstraints, WithJsonSchema
+
+from shelfbridge.accounts import policy
+from shelfbridge.matching import service
+from shelfbridge.matching.types import Hit, MatchFilters, Target
+from shelfbridge.registry import vocabularies as v
+from shelfbridge.web.deps import PROBLEM_RESPONSES, ReadSession, RecordId
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    **PROBLEM_RESPONSES,
+    503: {
+        "description": "The match index must be rebuilt (shelfbridge index rebuild)",
+        "content": {"application/problem+json": {}},
+    },
+}
+ROUTES = {
+    "match_text": policy.PUBLIC,
+    "match_demand": policy.PUBLIC,
+    "match_result": policy.PUBLIC,
+}
+
+
+class DemandTarget(StrEnum):
+    results = "results"
+    people = "people"
+    organizations = "organizations"
+
+
+class ResultTarget(StrEnum):
+    demands = "demands"
+    organizations = "organizations"
+
+
+class ExplanationOut(BaseModel):
+    """Why a record matched."""
+
+    matched_terms: list[str] = Field(description="Query terms found in the record.")
+    passages: list[str] = Field(description="Excerpts of the record that matched best.")
+    signals: dict[str, float] = Field(
+        description="What contributed to the score (lexical, semantic, feedback, fusion)."
+    )
+    expanded_terms: list[str] = Field(
+        description="Terms the matcher added to the query that the record contains."
+    )
+
+
+class HitOut(BaseModel):
+    target: Target
+    id: int
+    external_id: str
+    title: str
+    score: float
+    explanation: ExplanationOut
+
+
+class MatchesOut(BaseModel):
+    target: Target
+    count: int = Field(description="How many hits are returned (all visible to the caller).")
+    hits: list[HitOut]
+
+
+Top = Annotated[int, Query(ge=1, le=service.MAX_LIMIT, description="How many hits at most.")]
+KIND_VALUES = sorted(set(v.RESULT_KINDS) | set(v.ORGANIZATION_KINDS))
+KindValue = Annotated[
+    str, StringConstraints(max_length=40), WithJsonSchema({"type": "string", "enum": KIND_VALUES})
+]
+OrgKindValue = Annotated[
+    str,
+    StringConstraints(max_length=40),
+    WithJsonSchema({"type": "string", "enum": sorted(v.ORGANIZATION_KINDS)}),
+]
+Kinds = Annotated[
+    list[KindValue] | None,
+    Query(
+        description="Kind of result (for results) or of organisation (for organisations); "
+        "repeat for several."
+    ),
+]
+Regions = Annotated[
+    list[Annotated[str, StringConstraints(pattern=r"^\d{6}$")]] | None,
+    Query(
+        description="GB/T 2260 code of a province, city or county that the reference data "
+        "knows (repeat for several)."
+    ),
+]
+Clusters = Annotated[
+    list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]] | None,
+    Query(description="Key of a city cluster of the reference data, e.g. yangtze_river_delta."),
+]
+Trl = Annotated[int | None, Query(ge=1, le=9)]
+Disciplines = Annotated[
+    list[Annotated[str, StringConstraints(max_length=100)]] | None,
+    Query(description="Discipline (repeat for several)."),
+]
+Industries = Annotated[
+    list[Annotated[str, StringConstraints(pattern=r"^[A-Ta-t]$")]] | None,
+    Query(description="GB/T 4754 section letter (repeat for several)."),
+]
+OrgKinds = Annotated[
+    list[OrgKindValue] | None,
+    Query(description="Kind of the owning or employing organisation (repeat for several)."),
+]
+
+
+def _hit_out(hit: Hit) -> HitOut:
+    e = hit.explanation
+    return HitOut(
+        target=hit.target,
+        id=hit.record_id,
+        external_id=hit.external_id,
+        title=hit.title,
+        score=round(hit.score, 6),
+        explanation=ExplanationOut(
+            matched_terms=list(e.matched_terms),
+            passages=list(e.passages),
+            signals={k: round(float(x), 6) for k, x in e.signals.items()},
+            expanded_terms=list(e.expanded_terms),
+        ),
+    )
+
+
+def _out(target: Target, hits: list[Hit]) -> MatchesOut:
+    return MatchesOut(target=target, count=len(hits), hits=[_hit_out(h) for h in hits])
+
+
+def _filters(
+    session: ReadSession,
+    target: Target,
+    kind: list[str] | None,
+    region: list[str] | None,
+    cluster: list[str] | None,
+    trl_min: int | None,
+    trl_max: int | None,
+    discipline: list[str] | None,
+    industry: list[str] | None,
+    org_kind: list[str] | None,
+) -> MatchFilters:
+    given = service.FilterInput(
+        kinds=kind or (),
+        regions=region or (),
+        clusters=cluster or (),
+        trl_min=trl_min,
+        trl_max=trl_max,
+        disciplines=discipline or (),
+        industries=industry or (),
+        org_kinds=org_kind or (),
+    )
+    return service.resolve_filters(session, given, target)
+
+
+def build_router() -> APIRouter:
+    for name, route_policy in ROUTES.items():
+        policy.register(name, route_policy)
+    router = APIRouter(tags=["matching"])
+
+    @router.get("/match", response_model=MatchesOut, name="match_text", responses=RESPONSES)
+    def match_text(
+        session: ReadSession,
+        q: Annotated[
+            str,
+            Query(
+                min_length=1,
+                max_length=service.QUERY_MAX,
+                pattern=r"\S",
+                description="What you are looking for, in Chinese or English.",
+            ),
+        ],
+        target: Target = Target.RESULTS,
+        top: Top = service.DEFAULT_LIMIT,
+        kind: Kinds = None,
+        region: Regions = None,
+        cluster: Clusters = None,
+        trl_min: Trl = None,
+        trl_max: Trl = None,
+        discipline: Disciplines = None,
+        industry: Industries = None,
+        org_kind: OrgKinds = None,
+    ) -> MatchesOut:
+        """Free text → the best results, demands, people or organisations."""
+        filters = _filters(
+            session, target, kind, region, cluster, trl_min, trl_max, discipline, industry,
+            org_kind,
+        )  # fmt: skip
+        return _out(target, service.match_text(session, q, target, filters=filters, limit=top))
+
+    @router.get(
+        "/demands/{record_id}/matches",
+        response_model=MatchesOut,
+        name="match_demand",
+        responses=RESPONSES,
+    )
+    def match_demand(
+        record_id: RecordId,
+        session: ReadSession,
+        target: DemandTarget = DemandTarget.results,
+        top: Top = service.DEFAULT_LIMIT,
+        kind: Kinds = None,
+        region: Regions = None,
+        cluster: Clusters = None,
+        trl_min: Trl = None,
+        trl_max: Trl = None,
+        discipline: Disciplines = None,
+        org_kind: OrgKinds = None,
+    ) -> MatchesOut:
+        """A demand → the results, experts (people) or labs (organisations) that fit it.
+        Organisations are labs unless `kind` or `org_kind` say otherwise."""
+        chosen = Target(target.value)
+        filters = _filters(
+            session, chosen, kind, region, cluster, trl_min, trl_max, discipline, None, org_kind
+        )
+        hits = service.match_demand(session, record_id, chosen, filters=filters, limit=top)
+        return _out(chosen, hits)
+
+    @router.get(
+        "/results/{record_id}/matches",
+        response_model=MatchesOut,
+        name="match_result",
+        responses=RESPONSES,
+    )
+    def match_result(
+        record_id: RecordId,
+        session: ReadSession,
+        target: ResultTarget = ResultTarget.demands,
+        top: Top = service.DEFAULT_LIMIT,
+        kind: Kinds = None,
+        region: Regions = None,
+        cluster: Clusters = None,
+        industry: Industries = None,
+        org_kind: OrgKinds = None,
+    ) -> MatchesOut:
+        """A result → the demands and enterprises (organisations) it fits. Organisations are
+        enterprises unless `kind` or `org_kind` say otherwise."""
+        chosen = Target(target.value)
+        filters = _filters(
+            session, chosen, kind, region, cluster, None, None, None, industry, org_kind
+        )
+        hits = service.match_result(session, record_id, chosen, filters=filters, limit=top)
+        return _out(chosen, hits)
+
+    return router

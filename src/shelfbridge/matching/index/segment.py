@@ -1,0 +1,459 @@
+"""One immutable segment of the embedded index: arrays over a fixed set of records.
+
+A segment holds, for ``n`` records in row order:
+
+- ``ids`` (``int64``) and the external ids (one UTF-8 blob with offsets);
+- ``vectors``: the dense vectors as ``float16`` (half the memory; scored in ``float32``). Large
+  segments also carry an inverted-file (IVF) partition learned from their own vectors with
+  spherical k-means: rows are stored grouped by their nearest centroid, and a query scores only
+  the rows of the centroids closest to it;
+- the term matrix twice, by term (postings, for BM25) and by document (for feedback), with
+  ``uint8`` term frequencies and the document lengths;
+- the attribute :class:`~.columns.Columns`.
+
+On disk a segment is a directory of ``.npy`` files plus ``meta.json``, opened with memory maps,
+so a reader's memory holds only the pages its queries touch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfbridge.matching.index.base import IndexedRecord
+from shelfbridge.matching.index.columns import BoolArray, Columns, concat_columns
+from shelfbridge.matching.lexical import DEFAULT_BM25, BM25Parameters, saturation
+
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
+
+IVF_MIN_ROWS = 32_768  # below this a brute-force scan is as fast as probing lists
+IVF_SCAN_FRACTION = 0.08  # share of a segment's rows a dense query scores (at least)
+IVF_MIN_PROBES = 24
+KMEANS_SAMPLE = 16_384
+KMEANS_ITERATIONS = 8
+SMALL_FLOAT32 = 65_536  # segments up to this many rows keep a float32 copy of their vectors
+
+
+@dataclass
+class Segment:
+    ids: I64
+    external_blob: npt.NDArray[np.uint8]
+    external_offsets: I64
+    vectors: npt.NDArray[np.float16]
+    centroids: F32 | None  # IVF centroids, or None for a flat segment
+    list_offsets: I64 | None  # rows of list i: list_offsets[i]:list_offsets[i+1]
+    terms: list[str]
+    post_indptr: I64
+    post_rows: npt.NDArray[np.int32]
+    post_tf: npt.NDArray[np.uint8]
+    doc_indptr: I64
+    doc_terms: npt.NDArray[np.int32]
+    doc_tf: npt.NDArray[np.uint8]
+    doc_length: npt.NDArray[np.float32]
+    columns: Columns
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.term_index = {term: col for col, term in enumerate(self.terms)}
+        self.id_order = np.argsort(self.ids, kind="stable")
+        self.sorted_ids = self.ids[self.id_order]
+        self._vectors32: F32 | None = None
+
+    # -- shape -------------------------------------------------------------------------------
+
+    @property
+    def rows(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    @property
+    def total_length(self) -> float:
+        return float(self.doc_length.sum(dtype=np.float64))
+
+    def document_frequency(self, term: str) -> int:
+        col = self.term_index.get(term)
+        return 0 if col is None else int(self.post_indptr[col + 1] - self.post_indptr[col])
+
+    def rows_of(self, record_ids: npt.ArrayLike) -> I64:
+        """Row of each id, or -1 where the segment lacks it."""
+        wanted = np.asarray(record_ids, dtype=np.int64)
+        if self.rows == 0:
+            return np.full(wanted.shape, -1, dtype=np.int64)
+        pos = np.searchsorted(self.sorted_ids, wanted)
+        pos = np.minimum(pos, self.rows - 1)
+        found = self.sorted_ids[pos] == wanted
+        return np.where(found, self.id_order[pos], -1).astype(np.int64)
+
+    def external_id(self, row: int) -> str:
+        start, end = int(self.external_offsets[row]), int(self.external_offsets[row + 1])
+        return bytes(self.external_blob[start:end]).decode("utf-8")
+
+    def vectors32(self, rows: I64 | None = None) -> F32:
+        if self.rows <= SMALL_FLOAT32:
+            if self._vectors32 is None:
+                self._vectors32 = np.asarray(self.vectors, dtype=np.float32)
+            return self._vectors32 if rows is None else self._vectors32[rows]
+        if rows is None:
+            return np.asarray(self.vectors, dtype=np.float32)
+        return np.asarray(self.vectors[rows], dtype=np.float32)
+
+    def term_counts(self, row: int) -> dict[str, int]:
+        start, end = int(self.doc_indptr[row]), int(self.doc_indptr[row + 1])
+        return {
+            self.terms[int(c)]: int(tf)
+            for c, tf in zip(self.doc_terms[start:end], self.doc_tf[start:end], strict=True)
+        }
+
+    def records(self, rows: I64) -> list[IndexedRecord]:
+        vectors = self.vectors32(rows)
+        return [
+            IndexedRecord(
+                record_id=int(self.ids[row]),
+                external_id=self.external_id(int(row)),
+                vector=vectors[i],
+                term_counts=self.term_counts(int(row)),
+                attributes=self.columns.attributes(int(row)),
+            )
+            for i, row in enumerate(rows)
+        ]
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def lexical(
+        self,
+        weights: Mapping[str, float],
+        average_length: float,
+        mask: BoolArray | None,
+        limit: int,
+        parameters: BM25Parameters = DEFAULT_BM25,
+    ) -> tuple[I64, F32]:
+        """BM25 of every row with a query term; ``weights`` are query weight × IDF."""
+        rows_parts: list[npt.NDArray[np.int32]] = []
+        score_parts: list[F32] = []
+        for term, weight in weights.items():
+            col = self.term_index.get(term)
+            if col is None or weight == 0:
+                continue
+            start, end = int(self.post_indptr[col]), int(self.post_indptr[col + 1])
+            rows = self.post_rows[start:end]
+            tf = self.post_tf[start:end]
+            sat = saturation(tf, self.doc_length[rows], average_length, parameters)
+            rows_parts.append(rows)
+            score_parts.append(sat * np.float32(weight))
+        if not rows_parts:
+            return _empty()
+        rows = np.concatenate(rows_parts)
+        scores = np.concatenate(score_parts)
+        if len(rows_parts) > 1:
+            totals = np.bincount(rows, weights=scores, minlength=self.rows).astype(np.float32)
+            hit = np.flatnonzero(totals)
+            rows, scores = hit.astype(np.int32), totals[hit]
+        if mask is not None:
+            keep = mask[rows]
+            rows, scores = rows[keep], scores[keep]
+        return _top(rows.astype(np.int64), scores, limit)
+
+    def dense(
+        self, vector: F32, mask: BoolArray | None, limit: int, scan_fraction: float | None = None
+    ) -> tuple[I64, F32]:
+        """Inner product with the stored vectors (all rows, or the probed IVF lists)."""
+        if self.rows == 0:
+            return _empty()
+        if self.centroids is None or self.list_offsets is None:
+            scores = self.vectors32() @ vector
+            rows = np.arange(self.rows, dtype=np.int64)
+        else:
+            rows = self.probe(vector, scan_fraction)
+            scores = self.vectors32(rows) @ vector
+        if mask is not None:
+            keep = mask[rows]
+            rows, scores = rows[keep], scores[keep]
+        return _top(rows, scores.astype(np.float32, copy=False), limit)
+
+    def probe(self, vector: F32, scan_fraction: float | None = None) -> I64:
+        assert self.centroids is not None and self.list_offsets is not None
+        lists = self.centroids.shape[0]
+        fraction = IVF_SCAN_FRACTION if scan_fraction is None else scan_fraction
+        probes = min(lists, max(IVF_MIN_PROBES, math.ceil(lists * fraction)))
+        nearest = np.argpartition(-(self.centroids @ vector), probes - 1)[:probes]
+        starts, ends = self.list_offsets[nearest], self.list_offsets[nearest + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.int64)
+        # concatenated aranges of [start, end) for each probed list
+        first = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        return (np.arange(total, dtype=np.int64) + first).astype(np.int64)
+
+    # -- files -------------------------------------------------------------------------------
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "ids": self.ids,
+            "external_blob": self.external_blob,
+            "external_offsets": self.external_offsets,
+            "vectors": self.vectors,
+            "post_indptr": self.post_indptr,
+            "post_rows": self.post_rows,
+            "post_tf": self.post_tf,
+            "doc_indptr": self.doc_indptr,
+            "doc_terms": self.doc_terms,
+            "doc_tf": self.doc_tf,
+            "doc_length": self.doc_length,
+            **self.columns.save("col_"),
+        }
+        if self.centroids is not None and self.list_offsets is not None:
+            arrays["centroids"] = self.centroids
+            arrays["list_offsets"] = self.list_offsets
+        for key, array in arrays.items():
+            with open(directory / f"{key}.npy", "wb") as fh:
+                np.save(fh, np.ascontiguousarray(array))
+                fh.flush()
+                os.fsync(fh.fileno())
+        meta = {
+            "rows": self.rows,
+            "dim": self.dim,
+            "terms": self.terms,
+            "vocabularies": self.columns.vocabularies,
+            "arrays": sorted(arrays),
+        }
+        tmp = directory / "meta.json.tmp"
+        tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, directory / "meta.json")
+
+    @classmethod
+    def load(cls, directory: Path) -> Segment:
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+        arrays = {
+            key: np.load(directory / f"{key}.npy", mmap_mode="r", allow_pickle=False)
+            for key in meta["arrays"]
+        }
+        return cls(
+            ids=np.asarray(arrays["ids"], dtype=np.int64),
+            external_blob=arrays["external_blob"],
+            external_offsets=arrays["external_offsets"],
+            vectors=arrays["vectors"],
+            centroids=np.asarray(arrays["centroids"]) if "centroids" in arrays else None,
+            list_offsets=np.asarray(arrays["list_offsets"]) if "list_offsets" in arrays else None,
+            terms=list(meta["terms"]),
+            post_indptr=np.asarray(arrays["post_indptr"]),
+            post_rows=arrays["post_rows"],
+            post_tf=arrays["post_tf"],
+            doc_indptr=np.asarray(arrays["doc_indptr"]),
+            doc_terms=arrays["doc_terms"],
+            doc_tf=arrays["doc_tf"],
+            doc_length=np.asarray(arrays["doc_length"]),
+            columns=Columns.load(arrays, meta["vocabularies"], "col_"),
+            name=directory.name,
+        )
+
+
+def build_segment(
+    records: Sequence[IndexedRecord], dim: int, *, ivf_min_rows: int = IVF_MIN_ROWS
+) -> Segment:
+    """A segment from records (the last record wins when an id repeats)."""
+    latest: dict[int, IndexedRecord] = {}
+    for record in records:
+        latest[record.record_id] = record
+    chosen = list(latest.values())
+    n = len(chosen)
+    vectors = np.zeros((n, dim), dtype=np.float32)
+    for row, record in enumerate(chosen):
+        vectors[row] = record.vector
+    term_ids: dict[str, int] = {}
+    doc_indptr = np.zeros(n + 1, dtype=np.int64)
+    term_list: list[int] = []
+    tf_list: list[int] = []
+    for row, record in enumerate(chosen):
+        for term, count in record.term_counts.items():
+            if count > 0:
+                term_list.append(term_ids.setdefault(term, len(term_ids)))
+                tf_list.append(min(int(count), 255))
+        doc_indptr[row + 1] = len(term_list)
+    doc_terms = np.array(term_list, dtype=np.int32)
+    doc_tf = np.array(tf_list, dtype=np.uint8)
+    doc_length = np.array(
+        [sum(r.term_counts.values()) for r in chosen], dtype=np.float32
+    ).reshape(n)
+    blob, offsets = _blob([r.external_id for r in chosen])
+    return _assemble(
+        ids=np.array([r.record_id for r in chosen], dtype=np.int64).reshape(n),
+        external_blob=blob,
+        external_offsets=offsets,
+        vectors=vectors,
+        terms=list(term_ids),
+        doc_indptr=doc_indptr,
+        doc_terms=doc_terms,
+        doc_tf=doc_tf,
+        doc_length=doc_length,
+        columns=Columns.from_attributes([r.attributes for r in chosen]),
+        ivf_min_rows=ivf_min_rows,
+    )
+
+
+def merge_segments(
+    parts: Sequence[tuple[Segment, BoolArray]], dim: int, *, ivf_min_rows: int = IVF_MIN_ROWS
+) -> Segment:
+    """One segment with the live rows (``alive`` masks) of several."""
+    terms: dict[str, int] = {}
+    ids, blobs, vectors, lengths, columns = [], [], [], [], []
+    indptrs: list[I64] = []
+    doc_terms: list[npt.NDArray[np.int32]] = []
+    doc_tfs: list[npt.NDArray[np.uint8]] = []
+    base = 0
+    for segment, alive in parts:
+        rows = np.flatnonzero(alive).astype(np.int64)
+        remap = np.array([terms.setdefault(t, len(terms)) for t in segment.terms], dtype=np.int32)
+        starts, ends = segment.doc_indptr[rows], segment.doc_indptr[rows + 1]
+        counts = ends - starts
+        take = _ranges(starts, counts)
+        doc_terms.append(remap[np.asarray(segment.doc_terms)[take]] if take.size else remap[:0])
+        doc_tfs.append(np.asarray(segment.doc_tf)[take])
+        indptrs.append(base + np.cumsum(counts))
+        base += int(counts.sum())
+        ids.append(segment.ids[rows])
+        blobs.extend(segment.external_id(int(r)) for r in rows)
+        vectors.append(np.asarray(segment.vectors[rows], dtype=np.float32))
+        lengths.append(segment.doc_length[rows])
+        columns.append(segment.columns.take(rows))
+    blob, offsets = _blob(blobs)
+    return _assemble(
+        ids=np.concatenate(ids) if ids else np.zeros(0, np.int64),
+        external_blob=blob,
+        external_offsets=offsets,
+        vectors=np.vstack(vectors) if vectors else np.zeros((0, dim), np.float32),
+        terms=list(terms),
+        doc_indptr=np.concatenate([np.zeros(1, np.int64), *indptrs]),
+        doc_terms=np.concatenate(doc_terms) if doc_terms else np.zeros(0, np.int32),
+        doc_tf=np.concatenate(doc_tfs) if doc_tfs else np.zeros(0, np.uint8),
+        doc_length=np.concatenate(lengths) if lengths else np.zeros(0, np.float32),
+        columns=concat_columns(columns),
+        ivf_min_rows=ivf_min_rows,
+    )
+
+
+def _assemble(
+    *,
+    ids: I64,
+    external_blob: npt.NDArray[np.uint8],
+    external_offsets: I64,
+    vectors: F32,
+    terms: list[str],
+    doc_indptr: I64,
+    doc_terms: npt.NDArray[np.int32],
+    doc_tf: npt.NDArray[np.uint8],
+    doc_length: npt.NDArray[np.float32],
+    columns: Columns,
+    ivf_min_rows: int,
+) -> Segment:
+    n = int(ids.shape[0])
+    centroids: F32 | None = None
+    list_offsets: I64 | None = None
+    if n >= ivf_min_rows:
+        centroids, assignment = spherical_kmeans(vectors, max(16, int(2 * math.sqrt(n))))
+        order = np.argsort(assignment, kind="stable").astype(np.int64)
+        list_offsets = np.searchsorted(
+            assignment[order], np.arange(centroids.shape[0] + 1)
+        ).astype(np.int64)
+        # reorder every row-aligned array by list
+        counts = (doc_indptr[1:] - doc_indptr[:-1])[order]
+        take = _ranges(doc_indptr[:-1][order], counts)
+        doc_terms, doc_tf = doc_terms[take], doc_tf[take]
+        doc_indptr = np.concatenate([np.zeros(1, np.int64), np.cumsum(counts)])
+        names = [
+            bytes(external_blob[external_offsets[r] : external_offsets[r + 1]]).decode("utf-8")
+            for r in order
+        ]
+        external_blob, external_offsets = _blob(names)
+        ids, vectors, doc_length = ids[order], vectors[order], doc_length[order]
+        columns = columns.take(order)
+    # postings: rows of each term, grouped by term (stable, so rows ascend within a term)
+    rows_of_entries = np.repeat(np.arange(n, dtype=np.int32), np.diff(doc_indptr))
+    by_term = np.argsort(doc_terms, kind="stable")
+    post_indptr = np.concatenate(
+        [np.zeros(1, np.int64), np.cumsum(np.bincount(doc_terms, minlength=len(terms)))]
+    ).astype(np.int64)
+    return Segment(
+        ids=ids.astype(np.int64),
+        external_blob=external_blob,
+        external_offsets=external_offsets,
+        vectors=vectors.astype(np.float16),
+        centroids=centroids,
+        list_offsets=list_offsets,
+        terms=terms,
+        post_indptr=post_indptr,
+        post_rows=rows_of_entries[by_term],
+        post_tf=doc_tf[by_term],
+        doc_indptr=doc_indptr.astype(np.int64),
+        doc_terms=doc_terms.astype(np.int32),
+        doc_tf=doc_tf.astype(np.uint8),
+        doc_length=doc_length.astype(np.float32),
+        columns=columns,
+    )
+
+
+def spherical_kmeans(
+    vectors: F32, lists: int, *, seed: int = 0, iterations: int = KMEANS_ITERATIONS
+) -> tuple[F32, I64]:
+    """Centroids (unit length) learned on a sample, and every row's nearest centroid."""
+    rng = np.random.default_rng(seed)
+    n = vectors.shape[0]
+    lists = min(lists, n)
+    sample = vectors[rng.choice(n, size=min(n, max(KMEANS_SAMPLE, 8 * lists)), replace=False)]
+    centroids = sample[rng.choice(sample.shape[0], size=lists, replace=False)].copy()
+    for _ in range(iterations):
+        nearest = np.argmax(sample @ centroids.T, axis=1)
+        sums = np.zeros_like(centroids)
+        np.add.at(sums, nearest, sample)
+        empty = np.linalg.norm(sums, axis=1) == 0
+        sums[empty] = sample[rng.choice(sample.shape[0], size=int(empty.sum()))]
+        centroids = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+    assignment = np.empty(n, dtype=np.int64)
+    for start in range(0, n, 8192):
+        block = vectors[start : start + 8192]
+        assignment[start : start + 8192] = np.argmax(block @ centroids.T, axis=1)
+    return centroids.astype(np.float32), assignment
+
+
+def _blob(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], I64]:
+    encoded = [v.encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    if encoded:
+        offsets[1:] = np.cumsum([len(e) for e in encoded])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), offsets
+
+
+def _ranges(starts: I64, counts: I64) -> I64:
+    """Concatenated ``arange(start, start + count)`` for each pair."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    shift = np.repeat(starts - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+    return (np.arange(total, dtype=np.int64) + shift).astype(np.int64)
+
+
+def _top(rows: I64, scores: F32, limit: int) -> tuple[I64, F32]:
+    if limit <= 0 or rows.size == 0:
+        return _empty()
+    if rows.size > limit:
+        part = np.argpartition(-scores, limit - 1)[:limit]
+        rows, scores = rows[part], scores[part]
+    order = np.lexsort((rows, -scores))
+    return rows[order], scores[order]
+
+
+def _empty() -> tuple[I64, F32]:
+    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)

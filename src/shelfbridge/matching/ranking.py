@@ -1,0 +1,333 @@
+"""The matcher: hybrid retrieval, pseudo-relevance feedback, neighbour smoothing, explanations.
+
+Pure functions of an :class:`~.index.base.IndexBackend`, an :class:`~.embedders.base.Embedder`
+and the :class:`~.analysis.Analyzer`; no database. One search runs:
+
+1. **First round.** BM25 over the query's analysed terms and inner product with the query
+   vector, ``candidates`` of each, under the caller's filters and scope (the backend never
+   returns anything else). Each list's scores are standardised (z-scores within the list; a
+   record missing from a list gets that list's lowest value) and mixed with
+   ``lexical_weight``.
+2. **Feedback** (pseudo-relevance, Rocchio + RM3): the ``feedback_documents`` best records of
+   round one move the query vector towards their centroid (``feedback_vector_weight``) and add
+   their ``feedback_terms`` strongest BM25 terms to the lexical query
+   (``feedback_term_weight`` of the query mass). A second round with the expanded query gives
+   the candidates and scores that go on.
+3. **Neighbour smoothing**: each of the top candidates adds ``smoothing_weight`` × the mean
+   score of its ``smoothing_neighbours`` nearest candidates (cosine of stored vectors), so that
+   a record surrounded by good matches rises and an isolated lexical accident sinks.
+
+The score of a hit is the sum of its explanation's ``signals`` (``lexical``, ``semantic``,
+``neighbours``). The knobs and the data that chose them are in ``docs/architecture.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfbridge.matching.analysis import Analyzer
+from shelfbridge.matching.embedders.base import Embedder
+from shelfbridge.matching.index.base import IndexBackend
+from shelfbridge.matching.lexical import DEFAULT_BM25, BM25Parameters, idf, saturation
+from shelfbridge.matching.types import Candidate, Explanation, MatchFilters, Scope, Target
+
+TextLoader = Callable[[Sequence[int]], Mapping[int, str]]
+Ranked = list[tuple[int, float, Explanation]]
+
+
+@dataclass(frozen=True)
+class RankingSettings:
+    candidates: int = 200
+    lexical_weight: float = 0.5
+    feedback_documents: int = 5
+    feedback_vector_weight: float = 0.5
+    feedback_terms: int = 10
+    feedback_term_weight: float = 0.3
+    feedback_lexical_weight: float = 0.3
+    smoothing_neighbours: int = 5
+    smoothing_weight: float = 1.0
+    similar_terms: int = 32  # a record used as a query keeps its strongest terms
+    passages: int = 2
+    bm25: BM25Parameters = DEFAULT_BM25
+
+
+DEFAULT_RANKING = RankingSettings()
+
+
+@dataclass
+class _Round:
+    ids: list[int]
+    scores: npt.NDArray[np.float64]
+    lexical: npt.NDArray[np.float64]
+    semantic: npt.NDArray[np.float64]
+
+
+class Matcher:
+    """Ranks records of a target for a text (``search``) or for another record (``similar``)."""
+
+    def __init__(
+        self,
+        backend: IndexBackend,
+        embedder: Embedder,
+        analyzer: Analyzer,
+        settings: RankingSettings = DEFAULT_RANKING,
+    ) -> None:
+        self.backend = backend
+        self.embedder = embedder
+        self.analyzer = analyzer
+        self.settings = settings
+
+    # ------------------------------------------------------------------ entry points
+    def search(
+        self,
+        target: Target,
+        text: str,
+        filters: MatchFilters,
+        scope: Scope,
+        limit: int,
+        *,
+        text_loader: TextLoader | None = None,
+    ) -> Ranked:
+        """The best ``limit`` records of ``target`` for a free text, with explanations.
+
+        ``text_loader`` (record ids → texts) lets the explanation quote passages.
+        """
+        terms = {t: float(c) for t, c in self.analyzer.term_counts(text).items()}
+        if not terms and not text.strip():
+            return []
+        vector = self.embedder.embed_queries([text])[0]
+        return self._rank(target, terms, vector, filters, scope, limit, (), text_loader)
+
+    def similar(
+        self,
+        target: Target,
+        document_text: str,
+        filters: MatchFilters,
+        scope: Scope,
+        limit: int,
+        *,
+        exclude: Sequence[int] = (),
+        text_loader: TextLoader | None = None,
+    ) -> Ranked:
+        """Records of ``target`` that fit a whole record's text (demand → results, …).
+
+        The record is embedded like a document (both sides static) and its
+        ``similar_terms`` strongest terms (tf × idf in ``target``) form the lexical query.
+        """
+        counts = self.analyzer.term_counts(document_text)
+        if not counts:
+            return []
+        stats = self.backend.statistics(target, list(counts))
+        weights = idf(stats.documents, [stats.document_frequency.get(t, 0) for t in counts])
+        strength = {t: c * float(w) for (t, c), w in zip(counts.items(), weights, strict=True)}
+        keep = sorted(strength, key=lambda t: -strength[t])[: self.settings.similar_terms]
+        terms = {t: float(counts[t]) for t in keep}
+        vector = self.embedder.embed_documents([document_text])[0]
+        return self._rank(target, terms, vector, filters, scope, limit, exclude, text_loader)
+
+    # ------------------------------------------------------------------ pipeline
+    def _rank(
+        self,
+        target: Target,
+        terms: dict[str, float],
+        vector: npt.NDArray[np.float32],
+        filters: MatchFilters,
+        scope: Scope,
+        limit: int,
+        exclude: Sequence[int],
+        text_loader: TextLoader | None,
+    ) -> Ranked:
+        s = self.settings
+        excluded = set(exclude)
+        depth = max(s.candidates, limit + len(excluded))
+        first = self._round(target, terms, vector, filters, scope, depth, s.lexical_weight)
+        if not first.ids:
+            return []
+        expanded: dict[str, float] = {}
+        final = first
+        if s.feedback_documents > 0:
+            top = [i for i in first.ids if i not in excluded][: s.feedback_documents]
+            if top:
+                vector2 = self._rocchio(target, vector, top)
+                expanded = self._feedback_terms(target, top)
+                terms2 = self._expand(terms, expanded)
+                second = self._round(
+                    target, terms2, vector2, filters, scope, depth, s.feedback_lexical_weight
+                )
+                if second.ids:
+                    final = second
+        ids = [i for i in final.ids if i not in excluded]
+        keep = [final.ids.index(i) for i in ids]
+        scores = final.scores[keep]
+        lexical, semantic = final.lexical[keep], final.semantic[keep]
+        neighbours = self._smoothing(target, ids, scores)
+        total = scores + neighbours
+        order = np.lexsort((np.array(ids), -total))[:limit]
+        chosen = [ids[i] for i in order]
+        explanations = self._explain(target, terms, expanded, chosen, text_loader)
+        return [
+            (
+                ids[i],
+                float(total[i]),
+                Explanation(
+                    matched_terms=explanations[ids[i]][0],
+                    passages=explanations[ids[i]][2],
+                    signals={
+                        "lexical": round(float(lexical[i]), 4),
+                        "semantic": round(float(semantic[i]), 4),
+                        "neighbours": round(float(neighbours[i]), 4),
+                    },
+                    expanded_terms=explanations[ids[i]][1],
+                ),
+            )
+            for i in order
+        ]
+
+    def _round(
+        self,
+        target: Target,
+        terms: Mapping[str, float],
+        vector: npt.NDArray[np.float32],
+        filters: MatchFilters,
+        scope: Scope,
+        depth: int,
+        lexical_weight: float,
+    ) -> _Round:
+        lexical = (
+            self.backend.lexical(target, terms, depth, filters, scope) if terms else []
+        )
+        dense = self.backend.dense(target, vector, depth, filters, scope)
+        ids = list(dict.fromkeys([c.record_id for c in lexical] + [c.record_id for c in dense]))
+        if not ids:
+            return _Round([], np.zeros(0), np.zeros(0), np.zeros(0))
+        lex = lexical_weight * _standardise(lexical, ids)
+        sem = (1.0 - lexical_weight) * _standardise(dense, ids)
+        if not lexical:
+            lex = np.zeros(len(ids))
+        if not dense:
+            sem = np.zeros(len(ids))
+        return _Round(ids, lex + sem, lex, sem)
+
+    def _rocchio(
+        self, target: Target, vector: npt.NDArray[np.float32], top: Sequence[int]
+    ) -> npt.NDArray[np.float32]:
+        stored = self.backend.vectors(target, top)
+        centroid = stored.mean(axis=0)
+        norm = float(np.linalg.norm(centroid))
+        if norm == 0.0:
+            return vector
+        moved = vector + self.settings.feedback_vector_weight * centroid / norm
+        return (moved / max(float(np.linalg.norm(moved)), 1e-12)).astype(np.float32)
+
+    def _feedback_terms(self, target: Target, top: Sequence[int]) -> dict[str, float]:
+        """The strongest BM25 terms of the feedback records, weights summing to one."""
+        s = self.settings
+        if s.feedback_terms <= 0:
+            return {}
+        documents = self.backend.term_counts(target, top)
+        vocabulary = sorted({t for counts in documents for t in counts})
+        if not vocabulary:
+            return {}
+        stats = self.backend.statistics(target, vocabulary)
+        idfs = dict(
+            zip(
+                vocabulary,
+                idf(stats.documents, [stats.document_frequency.get(t, 0) for t in vocabulary]),
+                strict=True,
+            )
+        )
+        weight: dict[str, float] = {}
+        for counts in documents:
+            length = float(sum(counts.values()))
+            terms = list(counts)
+            sat = saturation(
+                [counts[t] for t in terms], [length] * len(terms), stats.average_length, s.bm25
+            )
+            for term, value in zip(terms, sat, strict=True):
+                weight[term] = weight.get(term, 0.0) + float(value) * float(idfs[term])
+        best = sorted(weight, key=lambda t: (-weight[t], t))[: s.feedback_terms]
+        total = sum(weight[t] for t in best)
+        return {t: weight[t] / total for t in best} if total > 0 else {}
+
+    def _expand(self, terms: Mapping[str, float], expanded: Mapping[str, float]) -> dict[str, float]:
+        if not expanded:
+            return dict(terms)
+        mass = sum(terms.values()) or 1.0
+        share = self.settings.feedback_term_weight
+        out = {t: (1.0 - share) * w / mass for t, w in terms.items()}
+        for term, w in expanded.items():
+            out[term] = out.get(term, 0.0) + share * w
+        return out
+
+    def _smoothing(
+        self, target: Target, ids: Sequence[int], scores: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        s = self.settings
+        k = min(s.smoothing_neighbours, len(ids) - 1)
+        if k <= 0 or s.smoothing_weight == 0:
+            return np.zeros(len(ids))
+        vectors = self.backend.vectors(target, ids).astype(np.float32)
+        similarity = vectors @ vectors.T
+        np.fill_diagonal(similarity, -np.inf)
+        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        return np.asarray(s.smoothing_weight * scores[nearest].mean(axis=1), dtype=np.float64)
+
+    # ------------------------------------------------------------------ explanation
+    def _explain(
+        self,
+        target: Target,
+        terms: Mapping[str, float],
+        expanded: Mapping[str, float],
+        ids: Sequence[int],
+        text_loader: TextLoader | None,
+    ) -> dict[int, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+        if not ids:
+            return {}
+        stored = self.backend.term_counts(target, ids)
+        vocabulary = sorted(set(terms) | set(expanded))
+        stats = self.backend.statistics(target, vocabulary)
+        strength = dict(
+            zip(
+                vocabulary,
+                (
+                    float(x)
+                    for x in idf(
+                        stats.documents, [stats.document_frequency.get(t, 0) for t in vocabulary]
+                    )
+                ),
+                strict=True,
+            )
+        )
+        texts = text_loader(ids) if text_loader is not None else {}
+        out: dict[int, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+        for record_id, counts in zip(ids, stored, strict=True):
+            matched = sorted((t for t in terms if t in counts), key=lambda t: -strength[t])
+            added = sorted(
+                (t for t in expanded if t in counts and t not in terms),
+                key=lambda t: -expanded[t],
+            )
+            passages: tuple[str, ...] = ()
+            text = texts.get(record_id)
+            if text:
+                weights = {t: strength[t] for t in matched}
+                weights.update({t: 0.5 * strength[t] for t in added})
+                passages = tuple(
+                    self.analyzer.passages(text, weights, limit=self.settings.passages)
+                )
+            out[record_id] = (tuple(matched), tuple(added), passages)
+        return out
+
+
+def _standardise(candidates: Sequence[Candidate], ids: Sequence[int]) -> npt.NDArray[np.float64]:
+    """z-scores of a candidate list, spread over ``ids`` (missing: the list's lowest)."""
+    if not candidates:
+        return np.zeros(len(ids))
+    values = np.array([c.score for c in candidates], dtype=np.float64)
+    z = (values - values.mean()) / (values.std() + 1e-9)
+    low = float(z.min())
+    by_id = {c.record_id: float(v) for c, v in zip(candidates, z, strict=True)}
+    return np.array([by_id.get(i, low) for i in ids], dtype=np.float64)

@@ -1,0 +1,92 @@
+"""The IP ledger in a real Chromium: an officer records a licence and its income and
+distributes it, a second officer approves, and the inventor signs in and reads the statement."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests import auth
+from tests.ip.ledger_support import Ledger, build_ledger
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def tabs(browser: Any, live_server: str) -> Iterator[Any]:
+    """A fresh browser (its own cookies) per user, signed in through the login form."""
+    contexts = []
+
+    def open_as(username: str) -> Any:
+        context = browser.new_context(base_url=live_server, locale="zh-CN")
+        contexts.append(context)
+        tab = context.new_page()
+        tab.set_default_timeout(10_000)
+        tab.goto("/login")
+        tab.fill("#login-username", username)
+        tab.fill("#login-password", auth.PASSWORD)
+        tab.get_by_role("button", name="登录").click()
+        tab.wait_for_url("**/")
+        return tab
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def test_licence_income_distribution_approval_and_the_inventors_statement(
+    tabs: Any, database: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    ledger: Ledger = build_ledger(database)
+    officer = tabs("ip-officer-a")
+    officer.goto("/ip/assets")
+    officer.get_by_role("link", name=re.compile("固态电解质膜")).click()
+    expect(officer.locator("#asset-contributors")).to_contain_text("王发明")
+
+    officer.get_by_role("link", name="新建交易").click()
+    officer.select_option("#field-deal_type", "licence")
+    officer.fill("#field-counterparty_name", "某某电池有限公司")
+    officer.select_option("#field-licence_scope", "non-exclusive")
+    officer.fill("#field-term_start", "2024-01-01")
+    officer.fill("#field-term_end", "2028-12-31")
+    officer.fill("#field-territory", "中国大陆")
+    officer.fill("#field-price", "1000000.00")
+    officer.select_option("#field-price_mode", "listing")
+    officer.get_by_role("button", name="创建").click()
+    expect(officer.locator("#deal-status")).to_have_text("草稿")
+
+    officer.fill("#field-signed_on", "2024-01-15")
+    officer.get_by_role("button", name="签订").click()
+    expect(officer.locator("#deal-status")).to_have_text("已签订")
+
+    officer.fill("#field-received_on", "2024-03-01")
+    officer.fill("#field-amount", "100000.00")
+    officer.fill("#field-deduction_taxes", "6000.00")
+    officer.fill("#field-deduction_direct-costs", "4000.00")
+    officer.locator("#income-form button[type=submit]").click()
+    expect(officer.locator("#deal-income")).to_contain_text("¥90,000.00")
+
+    officer.get_by_role("button", name="分配奖励").click()
+    expect(officer.locator("#distribution-pool")).to_have_text("¥63,000.00")
+    expect(officer.locator("#distribution-lines")).to_contain_text("¥47,250.00")
+    officer.get_by_role("button", name="审批通过").click()  # the requester: refused
+    expect(officer.locator("body")).to_contain_text("申请人以外")
+
+    second = tabs("ip-officer2-a")
+    second.goto(officer.url.replace("/approve", ""))
+    second.get_by_role("button", name="审批通过").click()
+    expect(second.locator("#distribution-status")).to_have_text("已审批")
+
+    inventor = tabs("ip-inventor")
+    inventor.goto("/ip/statement")
+    expect(inventor.locator("h1")).to_have_text("我的奖励明细")
+    expect(inventor.locator(".statement-payout")).to_contain_text("¥47,250.00")
+    expect(inventor.locator(".statement-payout")).to_contain_text("已审批")
+    expect(inventor.locator("body")).not_to_contain_text("15,750.00")
+    expect(inventor.locator("body")).to_contain_text("BJ-2019-12-3-1")
+    assert ledger.asset
