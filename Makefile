@@ -35,6 +35,9 @@ test: lint typecheck ## the whole suite (SHELFBRIDGE_TEST_DATABASE_URL selects P
 bench: install ## benchmarks that print tables (not part of the tests)
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/list_bench.py
+	$(BIN)/python bench/rewards.py
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python bench/matching.py --sizes 10000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -204,11 +204,23 @@ def case_import(url: str, path: Path) -> dict[str, Any]:
     from shelfbridge.registry.importing import import_file
 
     database = Database(url)
+    phases: dict[str, float] = {}
+
+    def progress(phase: str, _done: int, _total: int | None) -> None:
+        phases.setdefault(phase, time.perf_counter())
+
     started = time.perf_counter()
-    report = import_file(database, "results", path)
+    report = import_file(database, "results", path, progress=progress)
     seconds = time.perf_counter() - started
     database.dispose()
-    return {"rows": report.rows, "seconds": seconds, "created": report.created}
+    check = phases.get("write", started + seconds) - started
+    return {
+        "rows": report.rows,
+        "seconds": seconds,
+        "created": report.created,
+        "check": check,
+        "write": seconds - check,
+    }
 
 
 FLOOR_COLUMNS = [
@@ -345,6 +357,7 @@ def main() -> None:
         )
         backends = [("sqlite", None)] + ([("postgresql", args.db)] if args.db else [])
         table = []
+        phases: list[tuple[str, float, float]] = []
         for backend, base in backends:
             results = {}
             for case in ("floor", "import"):
@@ -359,6 +372,7 @@ def main() -> None:
                     if base is not None:
                         _drop_postgres(url)
             floor = results["floor"]["seconds"]
+            phases.append((backend, results["import"]["check"], results["import"]["write"]))
             for case in ("import", "floor"):
                 r = results[case]
                 name = "shelfbridge import_file" if case == "import" else "floor (executemany)"
@@ -384,6 +398,8 @@ def main() -> None:
                 f"| {name:38} | {rows:>8,} | {seconds:>7.2f} | {rate:>8,.0f} | {peak:>7.0f} "
                 f"| {ratio:>5.1f} | {cpu:>5.1f} |"
             )
+        for backend, check, write in phases:
+            print(f"\n{backend} import: check (pass 1) {check:.2f} s, write (pass 2) {write:.2f} s")
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         print(f"\nload average (1 min) at the end: {load:.1f} on {os.cpu_count()} CPUs")
         imported = table[0]

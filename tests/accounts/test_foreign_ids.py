@@ -1,6 +1,7 @@
 """Foreign ids and mass assignment: tenant B's officer replays every route that takes an id
-with every id of tenant A and succeeds 0 times, leaving A's rows unchanged; owner, shares,
-amounts and unknown fields cannot be set through the API or the forms.
+with every id of tenant A (sharing grants included) and succeeds 0 times, leaving A's rows
+unchanged; owner, shares, amounts and unknown fields cannot be set through the API or the
+forms.
 
 Public by design (a 200 on GET is expected, writes still fail): A's ``public`` result and
 E1's ``public`` demand (their shares and money masked), university A itself and the people of
@@ -15,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from shelfbridge.accounts import sharing
 from shelfbridge.core.schema import metadata
 from tests import auth
 from tests.accounts.matrix_support import (
@@ -33,6 +35,7 @@ FINGERPRINTED = (
     "result_contributors",
     "demands",
     "memberships",
+    "sharing_grants",
 )
 
 
@@ -40,7 +43,9 @@ FINGERPRINTED = (
 def world(app: Any, database: Any) -> World:
     built = build_world(database)
     with database.unit_of_work() as session:
-        built.records["result_partners_a"] = new_result(session, built, "partners").id
+        partners = new_result(session, built, "partners")
+        built.records["result_partners_a"] = partners.id
+        built.records["grant_a"] = sharing.give(session, partners, built.org_ext["e1"]).id
         built.records["demand_internal_e1_2"] = new_demand(session, built).id
     sign_everyone_in(app, built)
     return built
@@ -102,10 +107,14 @@ def test_tenant_b_replays_every_id_of_tenant_a_and_succeeds_0_times(
             calls += 1
             if response.is_success and not public:
                 successes.append(f"GET /{kind}/{ident}{suffix}: {response.status_code}")
-        for suffix, data in (
+        forms: list[tuple[str, dict[str, str]]] = [
             ("/edit", {key: "B 改写", "owner": world.org_ext["b"]}),
             ("/delete", {}),
-        ):
+        ]
+        if kind in ("results", "demands"):  # sharing grants: give B one, withdraw A's
+            forms.append(("/sharing", {"organization": world.org_ext["b"]}))
+            forms.append((f"/sharing/{world.records['grant_a']}/withdraw", {}))
+        for suffix, data in forms:
             form = auth.with_csrf(page, data)
             response = page.post(f"/{kind}/{ident}{suffix}", data=form, follow_redirects=False)
             calls += 1

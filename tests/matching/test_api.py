@@ -123,7 +123,7 @@ def test_filters_that_cannot_be_right_answer_422_in_the_users_language(
 def test_a_demand_matches_results_people_and_labs(api: TestClient, world: Tenants) -> None:
     demand = world.records["demand_public"]
     results = _ids(api.get(f"/api/v1/demands/{demand}/matches"))
-    assert results[0] == world.external["result_public"]
+    assert world.external["result_public"] in results
     assert world.external["result_internal"] not in results  # anonymous caller
     people = api.get(f"/api/v1/demands/{demand}/matches", params={"target": "people"})
     assert people.json()["target"] == "people"

@@ -158,3 +158,29 @@ def test_a_runtime_of_another_database_is_not_used(settings: Any, database: Any)
     assert service.runtime_of(database) is runtime
     runtime.close()
     assert service.runtime_of(database) is None
+
+
+def test_an_organisations_kind_and_region_reach_its_people_and_results(
+    built: Any, database: Any
+) -> None:
+    ident, person, owner = _result(database, title="石墨烯散热膜的卷对卷制备")
+    with database.unit_of_work() as session:
+        registry.update(
+            session, "organizations", owner, {"kind": "national_lab", "region_code": "330100"}
+        )
+    (result,) = built.backend.attributes(Target.RESULTS, [ident])
+    assert (result.org_kind, result.region_code) == ("national_lab", "330100")
+    (employee,) = built.backend.attributes(Target.PEOPLE, [person])
+    assert (employee.org_kind, employee.region_code) == ("national_lab", "330100")
+
+
+def test_people_of_a_deleted_organisation_lose_its_attributes(built: Any, database: Any) -> None:
+    with database.unit_of_work() as session:
+        organization = factories.organization(session, kind="state_key_lab")
+        person = factories.person(session, organization=organization.external_id)
+        ids = int(organization.id), int(person.id)
+    assert built.backend.attributes(Target.PEOPLE, [ids[1]])[0].org_kind == "state_key_lab"
+    with database.unit_of_work() as session:
+        registry.delete(session, "organizations", ids[0])
+    assert built.backend.count(Target.ORGANIZATIONS) == 1  # the fixture's own organisation
+    assert built.backend.attributes(Target.PEOPLE, [ids[1]])[0].org_kind is None

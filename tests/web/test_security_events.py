@@ -146,3 +146,15 @@ def test_waiting_events_are_written_when_the_database_is_let_go(
     app_database.dispose()
     assert security.waiting() == 0
     assert [r[2] for r in _reads(app_database)] == [internal]
+
+
+def test_waiting_events_are_written_when_the_application_stops(
+    app: Any, database: Any, world: World, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(security, "FLUSH_AFTER", 3600.0)  # only the shutdown writes them
+    internal = world.records["result_internal_a"]
+    with TestClient(app) as client:
+        client.get(f"/api/v1/results/{internal}", headers=api_headers(world, "officer_a"))
+        assert security.waiting() == 1
+    assert security.waiting() == 0
+    assert [r[2] for r in _reads(database)] == [internal]

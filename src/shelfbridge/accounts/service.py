@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shelfbridge.accounts import passwords, repository, security, sessions, tokens
@@ -20,7 +20,7 @@ from shelfbridge.accounts.models import Membership, User
 from shelfbridge.accounts.roles import ORG_ADMIN, ROLES
 from shelfbridge.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from shelfbridge.core.i18n import N_
-from shelfbridge.registry.models import Organization
+from shelfbridge.registry.models import Organization, Person
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MAX_DISPLAY_NAME = 100
@@ -134,6 +134,37 @@ def change_password(
         raise ValidationFailed(problems)
     set_password(session, user, new, now)
     sessions.end_all(session, user.id, now, keep=keep_session)
+
+
+def link_person(session: Session, user: User, person_external_id: str | None) -> Person | None:
+    """Link a user to their person of the registry (the contributor whose reward statement the
+    user reads), or unlink with None. A person is linked to at most one user. Takes effect on
+    the user's next request."""
+    if person_external_id is None:
+        user.person_id = None
+        session.flush()
+        return None
+    person = session.scalars(
+        select(Person).where(Person.external_id == person_external_id.strip())
+    ).first()
+    if person is None:
+        raise NotFound(
+            "people",
+            N_("No person has the external ID “{external_id}”."),
+            external_id=person_external_id,
+        )
+    other = session.scalars(
+        select(User).where(User.person_id == person.id, User.id != user.id)
+    ).first()
+    if other is not None:
+        raise Conflict(
+            N_("{person} is already linked to the user {username}; unlink that user first."),
+            person=person.name,
+            username=other.username,
+        )
+    user.person_id = person.id
+    session.flush()
+    return person
 
 
 def disable_user(session: Session, user: User, now: datetime) -> tuple[int, int]:

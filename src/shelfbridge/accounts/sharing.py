@@ -125,8 +125,6 @@ def give(
     record: Any,
     organization: str,
     note: str = "",
-    *,
-    now: datetime | None = None,
 ) -> SharingGrant:
     """Let the named organisation see this ``partners`` record."""
     require_share(record)
@@ -166,8 +164,6 @@ def give(
         granted_by=current_actor.get().user_id,
         note=note or None,
     )
-    if now is not None:
-        grant.created_at = now
     session.add(grant)
     session.flush()
     return grant

@@ -11,6 +11,7 @@ from shelfbridge.cli import (
     audit_commands,
     data_commands,
     feedback_commands,
+    ip_commands,
     match_commands,
     rewards_commands,
     user_commands,
@@ -34,6 +35,7 @@ app.command("import")(data_commands.import_command)
 app.command("export")(data_commands.export_command)
 app.add_typer(match_commands.index_app, name="index")
 app.command("match")(match_commands.match_command)
+app.command("deadlines")(ip_commands.deadlines_command)
 
 
 @app.command()

@@ -272,13 +272,17 @@ def demo_load(
         shown = make_url(database.url).render_as_string(hide_password=True)
         typer.echo(_("Demo data loaded into {url}.", url=shown))
         # The demo accounts exist only in demo mode (make demo sets it).
+        from shelfbridge.cli.ip_commands import load_ip_demo
         from shelfbridge.cli.user_commands import create_demo_accounts
 
         if settings.demo_mode:
             create_demo_accounts(settings, database)
+            # The IP demo after the accounts: their officers request, the admin approves.
+            load_ip_demo(settings, database)
             # make demo serves matches: the match index is built now, with a progress bar.
             match_commands.ensure_index(settings, database)
         else:
+            load_ip_demo(settings, database)
             typer.echo(
                 _(
                     "No demo accounts were created: they exist only in demo mode "

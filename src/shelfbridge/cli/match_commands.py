@@ -34,6 +34,7 @@ from shelfbridge.core.errors import ShelfbridgeError, ValidationFailed
 from shelfbridge.core.i18n import gettext as _
 from shelfbridge.core.i18n import translate
 from shelfbridge.core.settings import Settings
+from shelfbridge.matching.service import FIT_PHASE
 from shelfbridge.matching.types import Hit, Target
 
 index_app = typer.Typer(
@@ -116,7 +117,10 @@ def _progress_bar(console: Console) -> Iterator[Any]:
 
         def update(target: str, done: int, total: int) -> None:
             if target not in tasks:
-                label = _("Indexing {target}", target=target)
+                if target == FIT_PHASE:
+                    label = _("Learning the vocabulary of the texts")
+                else:
+                    label = _("Indexing {target}", target=target)
                 tasks[target] = bar.add_task(label, total=total)
             bar.update(tasks[target], completed=done, total=total)
 

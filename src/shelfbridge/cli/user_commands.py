@@ -207,6 +207,44 @@ def disable(username: UsernameArgument, db: DbOption = None, lang: LangOption = 
         database.dispose()
 
 
+@app.command("link-person")
+def link_person(
+    username: UsernameArgument,
+    person: Annotated[
+        str | None,
+        typer.Argument(
+            help="The person's external ID in the registry (a contributor of IP assets).",
+            show_default=False,
+        ),
+    ] = None,
+    unlink: Annotated[
+        bool, typer.Option("--unlink", help="Remove the user's link to a person instead.")
+    ] = False,
+    db: DbOption = None,
+    lang: LangOption = None,
+) -> None:
+    """Link a user to their person of the registry, so that they read their own reward
+    statement (/ip/statement); a person is linked to at most one user."""
+    _settings, database = open_database(db, lang)
+    try:
+        if (person is None) != unlink:
+            raise fail(_("Give a person's external ID, or --unlink."), 2)
+        with database.unit_of_work() as session:
+            user = _user(session, username)
+            try:
+                found = service.link_person(session, user, person)
+            except ShelfbridgeError as error:
+                raise _refuse(error) from None
+            name = user.username
+            label = f"{found.name} ({found.external_id})" if found is not None else None
+        if label is None:
+            typer.echo(_("{username} is linked to no person.", username=name))
+        else:
+            typer.echo(_("{username} is linked to {person}.", username=name, person=label))
+    finally:
+        database.dispose()
+
+
 def create_demo_accounts(settings: Settings, database: Database) -> None:
     """Create the demo accounts and say so (``demo accounts``, and ``demo load`` in demo mode)."""
     try:

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import Integer, String, Table, Text, event, insert, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -84,12 +85,28 @@ _CANONICAL = json.JSONEncoder(
     sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default
 )
 _PAYLOAD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# What orjson writes byte for byte as _PAYLOAD does (in UTF-8): whole numbers up to 64 bits,
+# text that is valid Unicode, null. Anything else takes the json module's way.
+_ORJSON_SAFE = frozenset({int, str, type(None)})
 
 
 def canonical_json(value: Any) -> str | None:
     if value is None:
         return None
     return _CANONICAL.encode(value)
+
+
+_ORJSON_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def bulk_canonical_json(value: dict[str, Any]) -> str:
+    """:func:`canonical_json` of a record snapshot made of checked values (text, whole numbers,
+    decimals, dates, lists and mappings of them, never floats), for bulk writers: orjson
+    writes these byte for byte as the json module does, in half the time."""
+    try:
+        return orjson.dumps(value, default=_json_default, option=_ORJSON_CANONICAL).decode()
+    except orjson.JSONEncodeError:  # beyond 64 bits, a lone surrogate, an unknown type
+        return _CANONICAL.encode(value)
 
 
 def event_hash(
@@ -104,11 +121,14 @@ def event_hash(
     before: str | None,
     after: str | None,
 ) -> str:
-    payload = _PAYLOAD.encode(
-        [seq, prev_hash, occurred_at, actor, action, entity_kind, entity_id, external_id]
-        + [before, after]
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    items = [seq, prev_hash, occurred_at, actor, action, entity_kind, entity_id, external_id]
+    items += [before, after]
+    if _ORJSON_SAFE.issuperset(map(type, items)):
+        try:
+            return hashlib.sha256(orjson.dumps(items)).hexdigest()
+        except orjson.JSONEncodeError:  # beyond 64 bits, or text with a lone surrogate
+            pass
+    return hashlib.sha256(_PAYLOAD.encode(items).encode("utf-8")).hexdigest()
 
 
 def now_iso() -> str:
@@ -316,20 +336,15 @@ def _processed(
     ]
     if not processors:
         return rows
-    out = []
-    last: dict[int, tuple[Any, Any]] = {}  # per column: the last value and its processed form
-    for row in rows:
-        values = list(row)
-        for index, processor in processors:
-            value = values[index]
-            seen = last.get(index)
-            if seen is not None and seen[0] is value:  # e.g. one timestamp for every row
-                values[index] = seen[1]
-            else:
-                values[index] = processed = processor(value)
-                last[index] = (value, processed)
-        out.append(tuple(values))
-    return out
+    by_column: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    for index, processor in processors:
+        values = by_column[index]
+        first = values[0]
+        if all(value is first for value in values):  # e.g. one timestamp for every row
+            by_column[index] = [processor(first)] * len(values)
+        else:
+            by_column[index] = list(map(processor, values))
+    return list(zip(*by_column, strict=True))
 
 
 @event.listens_for(Session, "before_flush")

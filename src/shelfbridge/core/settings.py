@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     )
 
     match_embedder: str = Field(
-        default="static-e5",
+        default="static-use-e5",
         description="Embedder the matcher uses (see `shelfbridge index info`); changing it needs "
         "`shelfbridge index rebuild`.",
     )

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from shelfbridge.accounts import policy
 from shelfbridge.accounts.actor import current_actor
 from shelfbridge.core.errors import PermissionDenied
+from shelfbridge.ip import deadlines, repository, service, views
 from shelfbridge.ip import distribution as rewards
-from shelfbridge.ip import repository, service, views
 from shelfbridge.ip.models import ASSET_STATUSES
 from shelfbridge.web.deps import PROBLEM_RESPONSES, ReadSession, WriteSession
 
@@ -38,6 +38,9 @@ ROUTES = {
     "create_ip_policy": policy.SIGNED_IN,
     "get_my_ip_statement": policy.SIGNED_IN,
     "get_ip_statement": policy.SIGNED_IN,
+    "list_ip_deadlines": policy.SIGNED_IN,
+    "create_ip_office_action": policy.SIGNED_IN,
+    "respond_ip_office_action": policy.SIGNED_IN,
 }
 Ident = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
@@ -61,6 +64,9 @@ class AssetIn(_Body):
     application_number: str | None = None
     filed_on: date | None = None
     granted_on: date | None = None
+    priority_on: date | None = Field(None, description="The earliest priority claimed")
+    pct_application_number: str | None = Field(None, description="An international application")
+    pct_filed_on: date | None = Field(None, description="Its international filing day")
     status: str | None = Field(None, description="Initial status: filed (default) or granted")
     jurisdiction: str | None = Field(None, description="CN or a GB/T 2260 code")
     unit_type: str | None = Field(None, description="state-university, private-enterprise, …")
@@ -117,6 +123,20 @@ class IncomeIn(_Body):
     deductions: list[DeductionIn] | None = None
     note: str | None = None
     external_id: str | None = None
+
+
+class OfficeActionIn(_Body):
+    kind: str | None = Field(
+        None, description="first-examination, examination, correction or other"
+    )
+    issued_on: date | None = None
+    due_on: date | None = Field(None, description="As on the notice (default: the usual period)")
+    reference: str | None = None
+    note: str | None = None
+
+
+class RespondIn(_Body):
+    responded_on: date | None = Field(None, description="Default: today")
 
 
 class PolicyIn(_Body):
@@ -265,6 +285,35 @@ def build_router() -> APIRouter:
     def statement(person_id: Ident, session: ReadSession) -> dict[str, Any]:
         """A contributor's statement, for the owner's officers (only their units' assets)."""
         return views.statement(rewards.statement(session, person_id))
+
+    @router.get("/deadlines", name="list_ip_deadlines", dependencies=[Depends(_manager)])
+    def list_deadlines(
+        session: ReadSession,
+        within: Annotated[str, Query(max_length=10, description="90d, 12w, 6m")] = "90d",
+        start: Annotated[date | None, Query(alias="from")] = None,
+        owner_org_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    ) -> list[dict[str, Any]]:
+        """Upcoming deadlines of the assets the caller's units own (officers and admins)."""
+        days = deadlines.parse_window(within)
+        found = deadlines.upcoming(session, start or date.today(), days, owner_org_id=owner_org_id)
+        return [deadlines.as_dict(d) for d in found]
+
+    @router.post(
+        "/assets/{asset_id}/office-actions", status_code=201, name="create_ip_office_action"
+    )
+    def create_office_action(
+        asset_id: Ident, body: OfficeActionIn, session: WriteSession
+    ) -> dict[str, Any]:
+        """A patent-office notice on an asset, to be answered by a day."""
+        return views.office_action(deadlines.add_office_action(session, asset_id, _raw(body)))
+
+    @router.post("/office-actions/{action_id}/respond", name="respond_ip_office_action")
+    def respond_office_action(
+        action_id: Ident, body: RespondIn, session: WriteSession
+    ) -> dict[str, Any]:
+        """Mark a notice as answered (once)."""
+        on = body.responded_on or date.today()
+        return views.office_action(deadlines.respond_office_action(session, action_id, on))
 
     return router
 

@@ -7,30 +7,33 @@ is shown again with its problems (422), any other refusal is the error page of i
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from shelfbridge.accounts import policy
 from shelfbridge.accounts.actor import current_actor
 from shelfbridge.core.errors import (
+    BadRequest,
     FieldProblem,
     PermissionDenied,
     RuleViolation,
     ValidationFailed,
 )
 from shelfbridge.core.i18n import translate
+from shelfbridge.ip import deadlines as due
 from shelfbridge.ip import distribution as rewards
-from shelfbridge.ip import repository, rules, service, views
+from shelfbridge.ip import ical, report, repository, rules, service, statement_pdf, views
 from shelfbridge.ip.models import (
     ASSET_KINDS,
     CONTRACT_TYPES,
     DEAL_TYPES,
     LICENCE_SCOPES,
+    OFFICE_ACTION_KINDS,
     PAYMENT_MODES,
     PRICE_MODES,
 )
@@ -54,6 +57,14 @@ ROUTES = {
     "page_ip_approve": policy.SIGNED_IN,
     "page_ip_pay": policy.SIGNED_IN,
     "page_ip_statement": policy.SIGNED_IN,
+    "page_ip_statement_pdf": policy.SIGNED_IN,
+    "page_ip_person_statement_pdf": policy.SIGNED_IN,
+    "page_ip_deadlines": policy.SIGNED_IN,
+    "page_ip_deadlines_ics": policy.SIGNED_IN,
+    "page_ip_office_action_create": policy.SIGNED_IN,
+    "page_ip_office_action_respond": policy.SIGNED_IN,
+    "page_ip_report": policy.SIGNED_IN,
+    "page_ip_report_xlsx": policy.SIGNED_IN,
 }
 ASSET_FIELDS = (
     "owner_org_id",
@@ -61,6 +72,9 @@ ASSET_FIELDS = (
     "title",
     "application_number",
     "filed_on",
+    "priority_on",
+    "pct_application_number",
+    "pct_filed_on",
     "status",
     "granted_on",
     "jurisdiction",
@@ -240,10 +254,20 @@ def build_router() -> APIRouter:
         record = service.get_asset(session, asset_id)
         manages = service.may_manage(record.owner_org_id)
         deals = repository.deals_of_asset(session, asset_id) if manages else []
+        actions = due.office_actions_of(session, asset_id) if manages else []
+        today = date.today()
+        coming = (
+            due.asset_deadlines(record, today, today + timedelta(days=366), actions)
+            if manages
+            else []
+        )
         context = {
             "asset": views.asset(record, weights=manages),
             "manages": manages,
             "deals": [views.deal(d) for d in deals],
+            "deadlines": [due.as_dict(d) for d in coming],
+            "office_actions": [views.office_action(a) for a in actions],
+            "office_action_kinds": _choices(OFFICE_ACTION_KINDS),
             "today": date.today().isoformat(),
             "yuan": _yuan,
         }
@@ -367,7 +391,129 @@ def build_router() -> APIRouter:
         found = views.statement(rewards.statement(session))
         return render(request, "ip/statement.html", {"s": found, "yuan": _yuan})
 
+    @router.get("/ip/statement.pdf", response_class=Response, name="page_ip_statement_pdf")
+    def statement_pdf(session: ReadSession) -> Response:
+        return _pdf(views.statement(rewards.statement(session)))
+
+    @router.get(
+        "/ip/statements/{person_id:int}.pdf",
+        response_class=Response,
+        name="page_ip_person_statement_pdf",
+    )
+    def person_statement_pdf(person_id: int, session: ReadSession) -> Response:
+        """A contributor's statement for the owner's officers (only the assets their units
+        own) and the platform; the contributor themself gets their whole statement."""
+        return _pdf(views.statement(rewards.statement(session, person_id)))
+
+    @router.get("/ip/deadlines", response_class=HTMLResponse, name="page_ip_deadlines")
+    def deadlines_page(request: Request, session: ReadSession, within: str = "90d") -> HTMLResponse:
+        """The calendar of the caller's units (officers and admins)."""
+        _require_any_manager()
+        messages: list[str] = []
+        try:
+            days = due.parse_window(within)
+        except BadRequest as error:
+            messages, within, days = [error.render(translate)], "90d", 90
+        today = date.today()
+        found = due.upcoming(session, today, days)
+        context = {
+            "deadlines": [due.as_dict(d) for d in found],
+            "start": today.isoformat(),
+            "end": (today + timedelta(days=days)).isoformat(),
+            "within": within,
+            "windows": _windows(within),
+            "messages": messages,
+            "yuan": _yuan,
+        }
+        return render(request, "ip/deadlines.html", context, status_code=422 if messages else 200)
+
+    @router.get("/ip/deadlines.ics", response_class=Response, name="page_ip_deadlines_ics")
+    def deadlines_ics(session: ReadSession, within: str = "365d") -> Response:
+        _require_any_manager()
+        found = due.upcoming(session, date.today(), due.parse_window(within))
+        headers = {
+            "Content-Disposition": 'attachment; filename="shelfbridge-deadlines.ics"',
+            "Cache-Control": "private, no-store",
+        }
+        return Response(
+            ical.calendar(found), media_type="text/calendar; charset=utf-8", headers=headers
+        )
+
+    @router.post(
+        "/ip/assets/{asset_id:int}/office-actions",
+        response_model=None,
+        name="page_ip_office_action_create",
+    )
+    def add_office_action(asset_id: int, session: WriteSession, data: FormData) -> Any:
+        due.add_office_action(session, asset_id, {k: v for k, v in data.items() if v.strip()})
+        return RedirectResponse(f"/ip/assets/{asset_id}", status_code=303)
+
+    @router.post(
+        "/ip/office-actions/{action_id:int}/respond",
+        response_model=None,
+        name="page_ip_office_action_respond",
+    )
+    def respond_office_action(action_id: int, session: WriteSession, data: FormData) -> Any:
+        on = _day(data.get("responded_on")) if data.get("responded_on") else date.today()
+        action = due.respond_office_action(session, action_id, on)
+        return RedirectResponse(f"/ip/assets/{action.asset_id}", status_code=303)
+
+    @router.get("/ip/report", response_class=HTMLResponse, name="page_ip_report")
+    def report_page(
+        request: Request,
+        session: ReadSession,
+        org: str | None = None,
+        year: str | None = None,
+    ) -> HTMLResponse:
+        """The Art. 21 annual report of one of the caller's units (officers and admins)."""
+        _require_any_manager()
+        units = report.units(session)
+        chosen_year = report.check_year(year) if year else date.today().year - 1
+        named = int(org) if org and org.strip().isdigit() and len(org) < 18 else None
+        chosen = named if named is not None else (units[0][0] if len(units) == 1 else None)
+        found = report.build(session, chosen, chosen_year) if chosen is not None else None
+        context = {
+            "r": found,
+            "units": units,
+            "org": chosen,
+            "year": chosen_year,
+            "years": list(range(date.today().year, date.today().year - 10, -1)),
+            "yuan": _yuan,
+        }
+        return render(request, "ip/report.html", context)
+
+    @router.get("/ip/report.xlsx", response_class=Response, name="page_ip_report_xlsx")
+    def report_xlsx(
+        session: ReadSession, org: Annotated[int, Query(ge=1, le=2**62)], year: str
+    ) -> Response:
+        _require_any_manager()
+        found = report.build(session, org, report.check_year(year))
+        headers = {
+            "Content-Disposition": f'attachment; filename="{report.filename(found)}"',
+            "Cache-Control": "private, no-store",
+        }
+        return Response(report.xlsx(found), media_type=report.XLSX_TYPE, headers=headers)
+
     return router
+
+
+def _windows(chosen: str) -> list[tuple[str, str]]:
+    choices = [
+        ("30d", translate("30 days")),
+        ("90d", translate("90 days")),
+        ("180d", translate("180 days")),
+        ("365d", translate("one year")),
+    ]
+    if chosen not in {value for value, _text in choices}:
+        choices.append((chosen, chosen))
+    return choices
+
+
+def _pdf(found: dict[str, Any]) -> Response:
+    content = statement_pdf.render(found)
+    disposition = f'attachment; filename="{statement_pdf.filename(found)}"'
+    headers = {"Content-Disposition": disposition, "Cache-Control": "private, no-store"}
+    return Response(content, media_type="application/pdf", headers=headers)
 
 
 __all__ = ["build_router"]

@@ -184,6 +184,11 @@ class IpAsset(Timestamps, Base):
     application_number: Mapped[str | None] = mapped_column(String(60))
     filed_on: Mapped[date | None] = mapped_column(Date)
     granted_on: Mapped[date | None] = mapped_column(Date)
+    # Migration 0007: the earliest priority claimed (Patent Law Art. 29) and an international
+    # (PCT) application, from which the deadlines of ``ip.deadlines`` are computed.
+    priority_on: Mapped[date | None] = mapped_column(Date)
+    pct_application_number: Mapped[str | None] = mapped_column(String(60))
+    pct_filed_on: Mapped[date | None] = mapped_column(Date)
     # The rules that bind the owner: a GB/T 2260 code or CN, and a unit type of ip.rules.
     jurisdiction: Mapped[str] = mapped_column(String(6))
     unit_type: Mapped[str] = mapped_column(String(30))
@@ -245,6 +250,39 @@ class RewardPolicy(Timestamps, Base):
     net_income_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2, asdecimal=True))
     equity_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2, asdecimal=True))
     main_contributors_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2, asdecimal=True))
+
+
+OFFICE_ACTION_KINDS: dict[str, str] = {
+    "first-examination": N_("first examination opinion"),
+    "examination": N_("further examination opinion"),
+    "correction": N_("notice to make corrections"),
+    "other": N_("other notice with a time limit"),
+}
+
+
+class IpOfficeAction(Timestamps, Base):
+    """A notice of the patent office that must be answered by a day (migration 0007)."""
+
+    __tablename__ = "ip_office_actions"
+    __audit_kind__ = "ip_office_action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
+    )
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("ip_assets.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(30))
+    issued_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    # True when due_on was computed from the usual period (unconfirmed), not read on the notice
+    due_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    responded_on: Mapped[date | None] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(60))
+    note: Mapped[str | None] = mapped_column(String(300))
+
+    asset: Mapped[IpAsset] = relationship()
 
 
 # ---------------------------------------------------------------------------- deals

@@ -254,6 +254,17 @@ def create_asset(session: Session, raw: Mapping[str, Any]) -> IpAsset:
             )
     filed_on = fields.day("filed_on")
     granted_on = fields.day("granted_on")
+    priority_on = fields.day("priority_on")
+    pct_filed_on = fields.day("pct_filed_on")
+    pct_number = fields.text("pct_application_number", max_length=60)
+    if priority_on and filed_on and priority_on > filed_on:
+        fields.problem("priority_on", N_("A priority day comes before the filing day."))
+    if priority_on and pct_filed_on and priority_on > pct_filed_on:
+        fields.problem("pct_filed_on", N_("A priority day comes before the filing day."))
+    if (pct_number is None) != (pct_filed_on is None):
+        fields.problem(
+            "pct_filed_on", N_("Give both the international application's number and day.")
+        )
     if status == "granted" and granted_on is None:
         fields.problem("granted_on", N_("Give the day the right was granted."))
     jurisdiction = _jurisdiction(fields, owner)
@@ -272,6 +283,9 @@ def create_asset(session: Session, raw: Mapping[str, Any]) -> IpAsset:
         application_number=number,
         filed_on=filed_on,
         granted_on=granted_on,
+        priority_on=priority_on,
+        pct_application_number=pct_number,
+        pct_filed_on=pct_filed_on,
         jurisdiction=jurisdiction,
         unit_type=unit_type,
         status=status,

@@ -19,12 +19,14 @@ from shelfbridge.ip.models import (
     DEAL_TYPES,
     DISTRIBUTION_STATUSES,
     LICENCE_SCOPES,
+    OFFICE_ACTION_KINDS,
     PAYMENT_MODES,
     PRICE_MODES,
     Deal,
     Distribution,
     IncomeRecord,
     IpAsset,
+    IpOfficeAction,
     RewardPolicy,
 )
 from shelfbridge.ip.service import allowed_transitions
@@ -56,6 +58,9 @@ def asset(record: IpAsset, *, weights: bool) -> dict[str, Any]:
         "application_number": record.application_number,
         "filed_on": _day(record.filed_on),
         "granted_on": _day(record.granted_on),
+        "priority_on": _day(record.priority_on),
+        "pct_application_number": record.pct_application_number,
+        "pct_filed_on": _day(record.pct_filed_on),
         "jurisdiction": record.jurisdiction,
         "jurisdiction_name": rules.jurisdiction_name(record.jurisdiction),
         "unit_type": record.unit_type,
@@ -75,6 +80,21 @@ def asset(record: IpAsset, *, weights: bool) -> dict[str, Any]:
             }
             for c in record.contributors
         ],
+    }
+
+
+def office_action(record: IpOfficeAction) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "asset_id": record.asset_id,
+        "kind": record.kind,
+        "kind_label": _label(OFFICE_ACTION_KINDS, record.kind),
+        "issued_on": _day(record.issued_on),
+        "due_on": _day(record.due_on),
+        "due_estimated": record.due_estimated,
+        "responded_on": _day(record.responded_on),
+        "reference": record.reference,
+        "note": record.note,
     }
 
 

@@ -4,7 +4,7 @@ Okapi BM25 with the Lucene IDF, ``log(1 + (N - df + 0.5) / (df + 0.5))``, which 
 negative, so a term in more than half of the documents still counts a little instead of
 penalising the documents that contain it::
 
-    score(d, q) = Σ_t  w_q(t) · idf(t) · tf(t, d) · (k1 + 1) / (tf(t, d) + k1 · (1 - b + b · |d| / avgdl))
+    score(d,q) = Σ_t w_q(t)·idf(t)·tf(t,d)·(k1 + 1) / (tf(t,d) + k1·(1 - b + b·|d|/avgdl))
 
 ``w_q(t)`` is the query's weight of the term (its count in the query, or a feedback weight).
 The functions work on numpy arrays so that a backend scores a whole posting list at once.

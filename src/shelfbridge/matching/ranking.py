@@ -197,9 +197,7 @@ class Matcher:
         depth: int,
         lexical_weight: float,
     ) -> _Round:
-        lexical = (
-            self.backend.lexical(target, terms, depth, filters, scope) if terms else []
-        )
+        lexical = self.backend.lexical(target, terms, depth, filters, scope) if terms else []
         dense = self.backend.dense(target, vector, depth, filters, scope)
         ids = list(dict.fromkeys([c.record_id for c in lexical] + [c.record_id for c in dense]))
         if not ids:
@@ -221,7 +219,10 @@ class Matcher:
         if norm == 0.0:
             return vector
         moved = vector + self.settings.feedback_vector_weight * centroid / norm
-        return (moved / max(float(np.linalg.norm(moved)), 1e-12)).astype(np.float32)
+        out: npt.NDArray[np.float32] = np.asarray(
+            moved / max(float(np.linalg.norm(moved)), 1e-12), dtype=np.float32
+        )
+        return out
 
     def _feedback_terms(self, target: Target, top: Sequence[int]) -> dict[str, float]:
         """The strongest BM25 terms of the feedback records, weights summing to one."""
@@ -253,7 +254,9 @@ class Matcher:
         total = sum(weight[t] for t in best)
         return {t: weight[t] / total for t in best} if total > 0 else {}
 
-    def _expand(self, terms: Mapping[str, float], expanded: Mapping[str, float]) -> dict[str, float]:
+    def _expand(
+        self, terms: Mapping[str, float], expanded: Mapping[str, float]
+    ) -> dict[str, float]:
         if not expanded:
             return dict(terms)
         mass = sum(terms.values()) or 1.0

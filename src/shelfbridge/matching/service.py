@@ -84,6 +84,7 @@ MANIFEST_NAME = "match-manifest.json"
 MANIFEST_VERSION = 1
 INDEX_FOLDER = "index"  # the embedded backend's folder under the data directory
 EMBED_BATCH = 256
+FIT_PHASE = "vocabulary"  # the progress phase of fitting a corpus-fitted embedder
 
 #: what each kind of record may be matched with
 DEMAND_TARGETS = (Target.RESULTS, Target.PEOPLE, Target.ORGANIZATIONS)
@@ -445,14 +446,14 @@ class MatchRuntime:
         """Build the index on first use; refuse an index built for another embedder."""
         manifest = self.read_manifest()
         built = manifest.get("embedder")
-        if built and built != self.settings.match_embedder and self._embedder is None:
+        if built and built != self.embedder_name:
             raise IndexNotReady(
                 N_(
                     "The match index was built with the embedder {built}, not {wanted}: "
                     "run shelfbridge index rebuild."
                 ),
                 built=built,
-                wanted=self.settings.match_embedder,
+                wanted=self.embedder_name,
             )
         if Target(target).value in manifest.get("targets", {}):
             return
@@ -508,7 +509,7 @@ class MatchRuntime:
             with self._lock:
                 totals = self._count(chosen)
                 if fit:
-                    self._fit(chosen)
+                    self._fit(chosen, sum(totals.values()), progress)
                 for target in chosen:
                     report.records[target.value] = self._rebuild_target(
                         target, totals[target], progress
@@ -538,18 +539,24 @@ class MatchRuntime:
         with self.database.unit_of_work(write=False) as session:
             return {t: docs.count_records(session, t) for t in targets}
 
-    def _fit(self, targets: Sequence[Target]) -> None:
+    def _fit(self, targets: Sequence[Target], total: int, progress: Progress) -> None:
+        """Let a corpus-fitted embedder learn from every text (progress phase ``vocabulary``:
+        the texts read; the embedder then embeds the new vocabulary)."""
         fit = getattr(self.embedder, "fit", None)
         if not callable(fit):
             return
 
         def corpus() -> Iterable[str]:
             # The texts themselves: the embedder analyses them and its teacher reads a sample.
+            done = 0
+            progress(FIT_PHASE, 0, total)
             for target in targets:
                 with self.database.unit_of_work(write=False) as session:
                     for batch in docs.iter_documents(session, target):
                         for document in batch:
                             yield document.text
+                        done += len(batch)
+                        progress(FIT_PHASE, done, max(total, done))
 
         fit(corpus())
 

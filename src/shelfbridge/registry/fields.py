@@ -478,7 +478,7 @@ class Contributors(Field):
             text = raw.strip()
             if not text:
                 return slow(raw, resolver)
-            contributors = []
+            contributors: list[dict[str, Any]] = []
             total = Decimal(0)
             for part in text.split(LIST_SEPARATOR):
                 if not part.strip():

@@ -15,21 +15,22 @@ from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import BindParameter, Engine, Select, bindparam, event, func, or_, select
+from sqlalchemy import BindParameter, Engine, Select, and_, bindparam, event, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shelfbridge.accounts import security
 from shelfbridge.accounts.actor import Actor, current_actor
 from shelfbridge.accounts.visibility import (
-    NON_PUBLIC,
     PUBLIC_PART,
     READ_SENSITIVE,
     SENSITIVE_FIELDS,
     kind_of,
+    unindexed,
     visible_clause,
     visible_parts,
 )
 from shelfbridge.core.versions import state_of
+from shelfbridge.registry import vocabularies as v
 from shelfbridge.registry.models import (
     Demand,
     Organization,
@@ -141,9 +142,11 @@ def count_filtered(session: Session, model: type[Any], filters: dict[str, Any]) 
             v not in (None, "") for v in filters.values()
         ):
             # Counting a whole table is nearly free on both databases' fast paths; counting
-            # the public rows entry by entry is not, and almost every row is public.
+            # the public rows entry by entry is not, and almost every row is public. The rest
+            # is counted as two ranges of the index, so no value is taken for public.
+            column = model.confidentiality
             total += _count(session, select(model.id)) - _count(
-                session, select(model.id).where(model.confidentiality.in_(NON_PUBLIC))
+                session, select(model.id).where(or_(column < v.PUBLIC, column > v.PUBLIC))
             )
             continue
         total += _count(session, ids.where(part))
@@ -215,27 +218,35 @@ def narrowed(model: type[Any], filters: dict[str, Any]) -> Select[Any]:
 # does (a walk to offset 50,000 steps through 50,000 index entries, or table rows where the
 # visibility clause cannot use an index). Both depend only on the rows of the database and on
 # the list: its kind, its filters and what the caller may see. So each database keeps, per
-# list, the total and the ids found at the offsets already asked for, tagged with the state of
-# the database they were read in; a later request in the same state starts its walk at the
-# nearest known position instead of the first row. Any commit to the database, by any
-# process, changes the state, and then nothing remembered before it is used again.
+# list, its total and anchors, tagged with the state of the database they were read in. An
+# anchor (p, a) says that exactly p rows of the list have an id larger than a, so the page at
+# offset o starts o - p rows into the walk down from a (o >= p), or ends above it (o < p): a
+# request walks from the nearest anchor instead of from the first or the last row, and every
+# page read leaves its first id as an anchor. Where the nearest anchor is still far (right
+# after a commit), a new one is made near the page by counting, on indexes, the rows between
+# the nearest one and an id guessed from the list's density: counting index entries is cheaper
+# than walking where the visibility clause has to read table rows (signed-in callers).
 #
-# The state is read before the unit of work reads anything, so whatever the request then reads
-# is at least as new as the state it files it under:
+# Any commit to the database, by any process, changes the state, and nothing remembered in an
+# earlier state is used again. The state is read before the unit of work reads anything, so
+# whatever the request then reads is at least as new as the state it files it under:
 # - SQLite: ``core.versions`` (``PRAGMA data_version`` on a connection of our own that never
 #   writes, which changes whenever another connection, of any process, commits);
 # - PostgreSQL: ``pg_current_snapshot()``, which changes whenever a transaction ends, and is
 #   never seen again once it has changed.
 # A session that has already begun its transaction (it may have read an older state, or
 # written rows of its own) neither uses nor fills the memory.
+#
+# The key of a list holds everything about the caller that visible_clause() and the
+# row-level security policies read (kind, platform admin, roles per organisation, person):
+# should visibility ever depend on more, _actor_key() must name it too.
 
 LISTS_PER_DATABASE = 256
 POSITIONS_PER_LIST = 512
-# A walk longer than this starts instead from an id known in an earlier state of the database,
-# after counting (on indexes, exactly, in this state) the rows before it: after a commit,
-# positions must be found again, and counting is cheaper than walking where the visibility
-# clause makes a walk read table rows.
-HINTED_WALK = 2000
+# Rather than walk further than this, make an anchor nearer the page by counting (at most
+# COUNTED_JUMPS times for one page).
+LONG_WALK = 2000
+COUNTED_JUMPS = 3
 
 
 @dataclass
@@ -244,15 +255,13 @@ class _ListState:
 
     version: Hashable
     total: int | None = None
-    positions: list[int] = field(default_factory=list)  # sorted offsets ...
-    ids: list[int] = field(default_factory=list)  # ... and the id found at each
-    # positions and ids of an earlier state: ids worth counting from, positions only a guess
-    hint_positions: list[int] = field(default_factory=list)
-    hint_ids: list[int] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)  # sorted: rows before each anchor ...
+    ids: list[int] = field(default_factory=list)  # ... and the anchor's id
+    bounds: tuple[int, int] | None = None  # the smallest and largest id of the table
 
 
 class ListMemory:
-    """The totals and known page positions of the lists of one database (one engine)."""
+    """The totals and anchors of the lists of one database (one engine)."""
 
     def __init__(self, engine: Engine) -> None:
         self.dialect = engine.dialect.name
@@ -273,11 +282,7 @@ class ListMemory:
         with self._lock:
             state = self._lists.get(key)
             if state is None or state.version != version:
-                earlier = state
                 state = _ListState(version)
-                if earlier is not None:
-                    state.hint_positions = earlier.positions or earlier.hint_positions
-                    state.hint_ids = earlier.ids or earlier.hint_ids
                 self._lists[key] = state
                 while len(self._lists) > LISTS_PER_DATABASE:
                     self._lists.popitem(last=False)
@@ -290,7 +295,8 @@ class ListMemory:
             state.total = total
 
     def nearest(self, state: _ListState, offset: int) -> tuple[tuple[int, int] | None, ...]:
-        """The known positions just at or before ``offset`` and just after it."""
+        """The anchors with the most rows before them at or before ``offset``, and with the
+        fewest after it."""
         with self._lock:
             below = bisect_right(state.positions, offset) - 1
             above = bisect_left(state.positions, offset + 1)
@@ -301,22 +307,12 @@ class ListMemory:
                 else None,
             )
 
-    def hint(self, state: _ListState, offset: int) -> int | None:
-        """The id that stood nearest to ``offset`` in an earlier state, if any."""
+    def learn(self, state: _ListState, position: int, ident: int) -> None:
         with self._lock:
-            index = bisect_left(state.hint_positions, offset)
-            near = [i for i in (index - 1, index) if 0 <= i < len(state.hint_positions)]
-            if not near:
-                return None
-            best = min(near, key=lambda i: abs(state.hint_positions[i] - offset))
-            return state.hint_ids[best]
-
-    def learn(self, state: _ListState, offset: int, ident: int) -> None:
-        with self._lock:
-            index = bisect_left(state.positions, offset)
-            if index < len(state.positions) and state.positions[index] == offset:
+            index = bisect_left(state.positions, position)
+            if index < len(state.positions) and state.positions[index] == position:
                 return
-            state.positions.insert(index, offset)
+            state.positions.insert(index, position)
             state.ids.insert(index, ident)
             if len(state.positions) > POSITIONS_PER_LIST:  # keep every other one
                 del state.positions[1::2], state.ids[1::2]
@@ -356,14 +352,14 @@ def _actor_key(actor: Actor) -> Hashable:
 @dataclass(frozen=True)
 class _ListQueries:
     """The id queries of one list as seen by one kind of caller, built once, with the page
-    window (and the position to start from) as parameters."""
+    window (and the anchor to start from) as parameters."""
 
     ids: Select[Any]
     narrowed: Select[Any]  # the ids of the list before visibility (for counting part by part)
     down: Select[Any]  # newest first, from the top
-    down_from: Select[Any]  # newest first, from a known id on
+    down_from: Select[Any]  # newest first, from an anchor down (id <= start)
     up: Select[Any]  # oldest first, from the bottom
-    up_from: Select[Any]  # oldest first, from a known id on
+    up_from: Select[Any]  # oldest first, from above an anchor up (id > start)
     derived: dict[Hashable, Select[Any]] = field(default_factory=dict)  # built from these
 
     def walk(self, name: str) -> Select[Any]:
@@ -408,7 +404,7 @@ def _list_queries(model: type[Any], filters: dict[str, Any]) -> tuple[Hashable, 
         .limit(limit)
         .offset(skip),
         up=ids.order_by(model.id.asc()).limit(limit).offset(skip),
-        up_from=ids.where(model.id >= bindparam("start"))
+        up_from=ids.where(model.id > bindparam("start"))
         .order_by(model.id.asc())
         .limit(limit)
         .offset(skip),
@@ -419,6 +415,82 @@ def _list_queries(model: type[Any], filters: dict[str, Any]) -> tuple[Hashable, 
             while len(_QUERIES) > LISTS_PER_DATABASE:
                 _QUERIES.popitem(last=False)
     return key, queries
+
+
+def _counted_between(model: type[Any], low: Any, high: Any) -> list[Any]:
+    """Disjoint clauses whose rows together are the visible rows with low < id <= high, each
+    counted on an index."""
+    between = (model.id > low, model.id <= high)
+    parts = visible_parts(model)
+    if model in PUBLIC_PART and len(parts) == 1 and parts[0] is not PUBLIC_PART[model]:
+        # All rows (a caller who sees everything): one part per confidentiality, and one for
+        # any other value it might hold (none: the field rules allow no other), all on the
+        # column's index; confidentiality is never null. The last must not use the ids'
+        # order instead, or SQLite reads every table row between the two ids.
+        column = model.confidentiality
+        known = sorted(v.CONFIDENTIALITY)
+        gaps = [and_(column > a, column < b) for a, b in zip(known, known[1:], strict=False)]
+        others = or_(column < known[0], *gaps, column > known[-1])
+        unordered = (unindexed(model.id) > low, unindexed(model.id) <= high)
+        return [*(and_(column == value, *between) for value in known), and_(others, *unordered)]
+    return [and_(part, *between) for part in parts]
+
+
+def _count_between(
+    session: Session, model: type[Any], queries: _ListQueries, low: int, high: int
+) -> int:
+    """How many rows of the list have low < id <= high: one statement, counting the visible
+    rows part by part, each on an index."""
+
+    def build() -> Select[Any]:
+        parts = _counted_between(model, bindparam("low"), bindparam("high"))
+        return select(
+            *(
+                select(func.count())
+                .select_from(queries.narrowed.where(part).subquery())
+                # a scalar subquery per part: one round trip
+                .scalar_subquery()
+                for part in parts
+            )
+        )
+
+    statement = queries.derive("count_between", build)
+    row = session.connection().execute(statement, {"low": low, "high": high}).one()
+    return sum(int(n or 0) for n in row)
+
+
+def _jump(
+    session: Session,
+    model: type[Any],
+    queries: _ListQueries,
+    state: _ListState,
+    route: tuple[int, str, tuple[int, int] | None],
+    offset: int,
+    total: int,
+) -> tuple[int, int] | None:
+    """A new anchor near ``offset``: from the route's anchor (or end of the list), an id
+    guessed from the density of the list, and the rows counted between the two."""
+    if state.bounds is None:
+        low, high = (
+            session.connection().execute(select(func.min(model.id), func.max(model.id))).one()
+        )
+        if low is None:
+            return None
+        state.bounds = (int(low), int(high))
+    low, high = state.bounds
+    per_row = (high - low + 1) / max(total, 1)  # ids per row of the list
+    _cost, direction, anchor = route
+    if direction == "down":  # move down from the anchor (or from above the largest id)
+        position, ident = anchor or (0, high)
+        guess = max(low - 1, ident - round((offset - position) * per_row))
+        if guess >= ident:
+            return None
+        return position + _count_between(session, model, queries, guess, ident), guess
+    position, ident = anchor or (total, low - 1)  # move up from the anchor (or the bottom)
+    guess = min(high, ident + round((position - offset) * per_row))
+    if guess <= ident:
+        return None
+    return position - _count_between(session, model, queries, ident, guess), guess
 
 
 @dataclass(frozen=True)
@@ -454,57 +526,43 @@ def _plan_page(
         return None, total
 
     def learn(first: int) -> None:
-        memory.learn(state, offset, first)
+        memory.learn(state, offset, first)  # ``offset`` rows above the page's first id
 
-    # Walk from the closest known place: a position at or before the page, one after it, or
-    # either end of the list.
-    below, above = memory.nearest(state, offset)
     last = min(offset + limit, total) - 1  # the page's last position
-    walks = [(offset - (below[0] if below else 0), "down", below)]
-    if above is not None and above[0] > last:
-        walks.append((above[0] - last, "up", above))
-    walks.append((total - 1 - last, "up", None))
-    cost, direction, start = min(walks, key=lambda walk: walk[0])
-    count = last - offset + 1
-    hinted = memory.hint(state, offset) if cost > HINTED_WALK else None
-    if hinted is not None:
-        before = _count_before(session, model, queries, hinted)  # rows with a larger id
-        if offset >= before:
-            params = {"start": hinted, "limit": limit, "skip": offset - before}
-            return _PageWalk(queries, "down_from", params, False, learn), total
-        if last < before:
-            params = {"start": hinted + 1, "limit": count, "skip": before - 1 - last}
-            return _PageWalk(queries, "up_from", params, True, learn), total
+    route = _shortest_walk(memory, state, offset, last, total)
+    for _ in range(COUNTED_JUMPS):
+        if route[0] <= LONG_WALK:
+            break
+        made = _jump(session, model, queries, state, route, offset, total)
+        if made is None:
+            break
+        memory.learn(state, *made)
+        route = _shortest_walk(memory, state, offset, last, total)
+    _cost, direction, anchor = route
     if direction == "down":
-        if start is None:
+        if anchor is None:
             return _PageWalk(queries, "down", {"limit": limit, "skip": offset}, False, learn), total
-        params = {"start": start[1], "limit": limit, "skip": offset - start[0]}
+        params = {"start": anchor[1], "limit": limit, "skip": offset - anchor[0]}
         return _PageWalk(queries, "down_from", params, False, learn), total
-    if start is None:
+    count = last - offset + 1
+    if anchor is None:
         params = {"limit": count, "skip": total - 1 - last}
         return _PageWalk(queries, "up", params, True, learn), total
-    params = {"start": start[1], "limit": count, "skip": start[0] - last}
+    params = {"start": anchor[1], "limit": count, "skip": anchor[0] - 1 - last}
     return _PageWalk(queries, "up_from", params, True, learn), total
 
 
-def _count_before(session: Session, model: type[Any], queries: _ListQueries, ident: int) -> int:
-    """How many rows of the list have an id larger than ``ident``: one statement, counting the
-    visible rows part by part, each on an index."""
-
-    def build() -> Select[Any]:
-        larger = model.id > bindparam("after")
-        return select(
-            *(
-                select(func.count())
-                .select_from(queries.narrowed.where(part, larger).subquery())
-                .scalar_subquery()
-                for part in visible_parts(model)
-            )
-        )
-
-    statement = queries.derive("count_before", build)
-    row = session.connection().execute(statement, {"after": ident}).one()
-    return sum(int(n or 0) for n in row)
+def _shortest_walk(
+    memory: ListMemory, state: _ListState, offset: int, last: int, total: int
+) -> tuple[int, str, tuple[int, int] | None]:
+    """The shortest way to the page: down from the top or an anchor at or before it, or up
+    from the bottom or an anchor after it; (rows skipped, direction, anchor)."""
+    below, above = memory.nearest(state, offset)
+    walks = [(offset - (below[0] if below else 0), "down", below)]
+    if above is not None and above[0] > last:
+        walks.append((above[0] - 1 - last, "up", above))
+    walks.append((total - 1 - last, "up", None))
+    return min(walks, key=lambda walk: walk[0])
 
 
 def _forget(_first: int) -> None:

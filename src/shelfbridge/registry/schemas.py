@@ -23,8 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from shelfbridge.accounts.visibility import hidden_fields
 from shelfbridge.registry import vocabularies as v
 
+# What Python's str.strip() (and so the field rules) removes, spelled out: engines differ on
+# what "\s" covers (JavaScript's and Rust's leave out U+001C to U+001F).
+SPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NO_NUL = r"^[^\x00]*$"
-FILLED = r"^[^\x00]*[^\s\x00][^\x00]*$"  # at least one character that is not a space
+FILLED = rf"^[^\x00]*[^\x00{SPACE}][^\x00]*$"  # at least one character that is not a space
 EXTERNAL_ID = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,99}$"
 MONEY_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
 SHARE_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,2})?%?$"
@@ -32,8 +35,8 @@ REGION_PATTERN = r"^[0-9]{6}$"
 CREDIT_CODE_PATTERN = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$"
 INDUSTRY_PATTERN = r"^[A-Za-z]$"
 IPC_PATTERN = r"^[A-Ha-h][0-9]{2}[A-Za-z]( ?[0-9]{1,4}/[0-9]{2,6})?$"
-EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
-URL_PATTERN = r"^https?://[^\s\x00]+$"
+EMAIL_PATTERN = rf"^[^@\x00{SPACE}]+@[^@\x00{SPACE}]+\.[^@\x00{SPACE}]+$"
+URL_PATTERN = rf"^https?://[^\x00{SPACE}]+$"
 
 OWN_ID = "Unique among records of this kind."
 AN_ORGANISATION = "external_id of an existing organisation"

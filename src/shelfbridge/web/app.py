@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
@@ -28,6 +30,14 @@ from shelfbridge.web.templating import make_templates
 LANGUAGE_COOKIE = "shelfbridge_lang"
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # Reads of non-public records wait in a buffer (accounts/security.py): write them before the
+    # process goes (uvicorn ends its workers by a signal, so atexit handlers do not run).
+    security.drain(app.state.database)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(
@@ -39,6 +49,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         dependencies=[Depends(enforce_route_policy)],
         docs_url="/api/v1/docs",
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.database = database or Database.from_settings(settings)

@@ -7,7 +7,9 @@ kind that has no records yet against the ORM's snapshots.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -112,6 +114,53 @@ def _edges(field: Field) -> list[Any]:
 def test_cleaners_agree_at_the_limits(field: Field) -> None:
     for raw in _edges(field):
         assert _outcome(field.cleaner(), raw) == _outcome(field.clean, raw), raw
+
+
+ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+CHECKED = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        ANY_TEXT,
+        st.decimals(places=2, allow_nan=False, allow_infinity=False),
+        st.dates(),
+        st.datetimes(timezones=st.one_of(st.none(), st.just(UTC))),
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(ANY_TEXT, children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(ANY_TEXT, CHECKED, max_size=14))
+def test_the_bulk_canonical_json_is_the_canonical_json(snapshot: dict[str, Any]) -> None:
+    assert audit.bulk_canonical_json(snapshot) == audit.canonical_json(snapshot)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=2**65),
+    st.lists(
+        st.one_of(st.none(), st.text(max_size=30), st.just("a\ud800")), min_size=6, max_size=6
+    ),
+    st.integers(min_value=-(2**65), max_value=2**65),
+)
+def test_the_event_hash_is_the_hash_of_the_json_payload(
+    seq: int, texts: list[str | None], entity_id: int
+) -> None:
+    prev, occurred, actor, external_id, before, after = texts
+    items = [seq, prev, occurred, actor, "create", "result", entity_id, external_id, before]
+    payload = json.dumps([*items, after], ensure_ascii=False, separators=(",", ":"))
+    try:
+        expected = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    except UnicodeEncodeError:  # a lone surrogate: neither can hash it
+        with pytest.raises(UnicodeEncodeError):
+            audit.event_hash(*items, after)  # type: ignore[arg-type]
+        return
+    assert audit.event_hash(*items, after) == expected  # type: ignore[arg-type]
 
 
 def test_the_audit_encoders_keep_the_format_of_existing_chains() -> None:

@@ -43,9 +43,7 @@ def _static(name: str, terms: str, teacher: str) -> Any:
                 models[kind] = E5Embedder() if kind == "e5" else UseEmbedder()
             return models[kind]
 
-        return StaticEmbedder(
-            name, model(terms), model(teacher), cache_dir=cache_dir, **options
-        )
+        return StaticEmbedder(name, model(terms), model(teacher), cache_dir=cache_dir, **options)
 
     return factory
 

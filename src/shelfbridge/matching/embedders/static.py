@@ -94,12 +94,12 @@ class StaticEmbedder:
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
         self._load_state()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        short = [i for i, t in enumerate(texts) if len(t) <= self.query_chars]
-        if short and self.teacher is not None and self._map is not None:
+        by_teacher = self.teacher is not None and self._map is not None
+        short = [i for i, t in enumerate(texts) if by_teacher and len(t) <= self.query_chars]
+        if short and self.teacher is not None:
             out[short] = self.teacher.embed_queries([texts[i] for i in short])
-        rest = [i for i in range(len(texts)) if i not in set(short)] if short else None
-        if self.teacher is None or self._map is None:
-            rest = list(range(len(texts)))
+        taken = set(short)
+        rest = [i for i in range(len(texts)) if i not in taken]
         if rest:
             out[rest] = self.embed_documents([texts[i] for i in rest])
         return out

@@ -410,7 +410,9 @@ class EmbeddedIndex:
             if manifest.dim is None and len(dims) == 1:
                 manifest.dim = dims.pop()
             if dims - {manifest.dim}:
-                raise ValueError(f"vectors of {sorted(dims)} dimensions; the index has {manifest.dim}")
+                raise ValueError(
+                    f"vectors of {sorted(dims)} dimensions; the index has {manifest.dim}"
+                )
             if len(records) >= self.bulk_rows:
                 self._compact(state, manifest, extra=list(records))
             else:
@@ -425,7 +427,9 @@ class EmbeddedIndex:
 
     def clear(self, target: Target) -> None:
         with self._writing(target) as state:
-            manifest = _Manifest(generation=state.manifest.generation, counter=state.manifest.counter)
+            manifest = _Manifest(
+                generation=state.manifest.generation, counter=state.manifest.counter
+            )
             self._commit(state, manifest)
 
     def compact(self, target: Target) -> None:
@@ -456,7 +460,9 @@ class EmbeddedIndex:
         else:
             self._commit(state, manifest)
 
-    def _compact(self, state: _TargetState, manifest: _Manifest, extra: list[IndexedRecord]) -> None:
+    def _compact(
+        self, state: _TargetState, manifest: _Manifest, extra: list[IndexedRecord]
+    ) -> None:
         """Log (and ``extra`` records, newer than the log) → a new segment; then merge."""
         entries: dict[int, IndexedRecord | None] = dict(state.log_entries)
         for record in extra:
@@ -509,9 +515,7 @@ class EmbeddedIndex:
             parts = []
             for i in chosen:
                 segment, alive = loaded[i].segment, loaded[i].alive
-                parts.append(
-                    (segment, np.ones(segment.rows, np.bool_) if alive is None else alive)
-                )
+                parts.append((segment, np.ones(segment.rows, np.bool_) if alive is None else alive))
             # the log is empty here (merges follow a compaction), so alive = not deleted
             merged = merge_segments(parts, manifest.dim, ivf_min_rows=self.ivf_min_rows)
             remaining = [e for i, e in enumerate(manifest.segments) if i not in set(chosen)]
@@ -556,9 +560,7 @@ class EmbeddedIndex:
                     entry.unlink()
 
 
-def _pick_merge(
-    sizes: Sequence[int], base: int, factor: int, cap: int
-) -> list[int] | None:
+def _pick_merge(sizes: Sequence[int], base: int, factor: int, cap: int) -> list[int] | None:
     """Indexes of ``factor`` segments in the same size tier whose merge stays under ``cap``."""
     tiers: dict[int, list[int]] = {}
     for i, size in enumerate(sizes):

@@ -188,14 +188,8 @@ class Segment:
         fraction = IVF_SCAN_FRACTION if scan_fraction is None else scan_fraction
         probes = min(lists, max(IVF_MIN_PROBES, math.ceil(lists * fraction)))
         nearest = np.argpartition(-(self.centroids @ vector), probes - 1)[:probes]
-        starts, ends = self.list_offsets[nearest], self.list_offsets[nearest + 1]
-        lengths = ends - starts
-        total = int(lengths.sum())
-        if total == 0:
-            return np.zeros(0, dtype=np.int64)
-        # concatenated aranges of [start, end) for each probed list
-        first = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-        return (np.arange(total, dtype=np.int64) + first).astype(np.int64)
+        starts = self.list_offsets[nearest]
+        return _ranges(starts, self.list_offsets[nearest + 1] - starts)
 
     # -- files -------------------------------------------------------------------------------
 
@@ -285,9 +279,9 @@ def build_segment(
         doc_indptr[row + 1] = len(term_list)
     doc_terms = np.array(term_list, dtype=np.int32)
     doc_tf = np.array(tf_list, dtype=np.uint8)
-    doc_length = np.array(
-        [sum(r.term_counts.values()) for r in chosen], dtype=np.float32
-    ).reshape(n)
+    doc_length = np.array([sum(r.term_counts.values()) for r in chosen], dtype=np.float32).reshape(
+        n
+    )
     blob, offsets = _blob([r.external_id for r in chosen])
     return _assemble(
         ids=np.array([r.record_id for r in chosen], dtype=np.int64).reshape(n),
@@ -309,7 +303,11 @@ def merge_segments(
 ) -> Segment:
     """One segment with the live rows (``alive`` masks) of several."""
     terms: dict[str, int] = {}
-    ids, blobs, vectors, lengths, columns = [], [], [], [], []
+    ids: list[I64] = []
+    blobs: list[str] = []
+    vectors: list[F32] = []
+    lengths: list[npt.NDArray[np.float32]] = []
+    columns: list[Columns] = []
     indptrs: list[I64] = []
     doc_terms: list[npt.NDArray[np.int32]] = []
     doc_tfs: list[npt.NDArray[np.uint8]] = []
@@ -365,9 +363,9 @@ def _assemble(
     if n >= ivf_min_rows:
         centroids, assignment = spherical_kmeans(vectors, max(16, int(2 * math.sqrt(n))))
         order = np.argsort(assignment, kind="stable").astype(np.int64)
-        list_offsets = np.searchsorted(
-            assignment[order], np.arange(centroids.shape[0] + 1)
-        ).astype(np.int64)
+        list_offsets = np.searchsorted(assignment[order], np.arange(centroids.shape[0] + 1)).astype(
+            np.int64
+        )
         # reorder every row-aligned array by list
         counts = (doc_indptr[1:] - doc_indptr[:-1])[order]
         take = _ranges(doc_indptr[:-1][order], counts)

@@ -6,9 +6,10 @@ only the whole file can show is checked afterwards from a few keys kept per row:
 external ids and credit codes, parents that the file holds (earlier or later) and loops of
 parents.
 
-A large CSV or JSONL file is checked by several processes at once: each reads the whole file
-but checks only its share of the chunks (chunk ``i`` goes to share ``i % shares``) and spools
-its checked rows to its own file; the write pass reads the spools back in chunk order.
+A large CSV or JSONL file is checked by two processes at once: this one reads the file and
+hands chunks of raw records to a helper process whenever the helper is ready for more,
+checking the others itself (see :class:`_Helper`); each spools its checked chunks to its own
+file, and the write pass reads the spools back in chunk order.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -34,7 +35,7 @@ from shelfbridge.accounts.actor import current_actor
 from shelfbridge.core.database import Database
 from shelfbridge.core.errors import FieldProblem, ImportRejected
 from shelfbridge.registry.fields import is_blank
-from shelfbridge.registry.importing.readers import FileProblem, Reader, SourceRow, open_reader
+from shelfbridge.registry.importing.readers import FileProblem, RowMaker, SourceRow, open_reader
 from shelfbridge.registry.importing.resolver import PENDING, ImportResolver
 from shelfbridge.registry.models import Organization
 from shelfbridge.registry.specs import SPECS, RecordSpec
@@ -42,9 +43,11 @@ from shelfbridge.registry.specs import SPECS, RecordSpec
 Progress = Callable[[str, int, int | None], None]
 CHUNK = 2000
 PARENT_REF = "_parent_external_id"  # a spooled organisation's parent, written later
-#: files at least this large are checked by several processes (CSV and JSONL only)
+#: files at least this large are checked by two processes (CSV and JSONL only)
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 PARALLEL_FORMATS = ("csv", "jsonl")
+#: chunks handed to the second checker and not yet checked, at most
+HELPER_BACKLOG = 2
 
 
 @contextmanager
@@ -188,10 +191,10 @@ def chunks(records: Iterable[tuple[int, Any]]) -> Iterator[list[tuple[int, Any]]
         yield chunk
 
 
-# ---------------------------------------------------------------------- one share of a file
+# ---------------------------------------------------------------------- one checker
 @dataclass
 class ShareResult:
-    """What one checker found in its share of the chunks."""
+    """What one checker found in the chunks it checked."""
 
     rows: int = 0
     problems: list[FieldProblem] = field(default_factory=list)
@@ -202,38 +205,39 @@ class ShareResult:
     fatal: FieldProblem | None = None
 
 
-def check_share(
+class Checker:
+    """Checks chunks of raw records of one file in this process and spools the good rows of
+    each chunk, with the chunk's index, in the order it gets them."""
+
+    def __init__(self, session: Session, spec: RecordSpec, maker: RowMaker, spool: IO[bytes]):
+        self.session = session
+        self.spec = spec
+        self.maker = maker
+        self.spool = spool
+        self.resolver = ImportResolver(session, spec)
+        self.result = ShareResult()
+
+    def check(self, index: int, records: list[tuple[int, Any]]) -> None:
+        make = self.maker
+        rows = [make(number, raw) for number, raw in records]
+        _check_chunk(self.session, self.spec, self.resolver, rows, index, self.spool, self.result)
+
+
+def check_stream(
     database: Database,
     kind: str,
-    path: Path,
-    fmt: str,
+    maker: RowMaker,
     spool: IO[bytes],
-    *,
-    share: int = 0,
-    shares: int = 1,
+    chunks: Iterable[tuple[int, list[tuple[int, Any]]]],
     tick: Callable[[int], None] = lambda rows: None,
 ) -> ShareResult:
-    """Check chunks ``share``, ``share + shares``, … of the file and spool their good rows."""
-    spec = SPECS[kind]
-    result = ShareResult()
+    """Check chunks given as (index, records) as they come: a second checker's work."""
     with database.unit_of_work(write=False) as session:
-        resolver = ImportResolver(session, spec)
-        try:
-            with open_reader(path, fmt) as reader:
-                # Every checker reads the whole file, but only parses its own chunks' rows.
-                for index, chunk in enumerate(chunks(reader.records())):
-                    if index % shares == share:
-                        rows = _rows(reader, chunk)
-                        _check_chunk(session, spec, resolver, rows, index, spool, result)
-                        tick(len(chunk))
-        except FileProblem as problem:
-            result.fatal = problem.problem()
-    return result
-
-
-def _rows(reader: Reader, records: list[tuple[int, Any]]) -> list[SourceRow]:
-    row = reader.row
-    return [row(number, raw) for number, raw in records]
+        checker = Checker(session, SPECS[kind], maker, spool)
+        for index, records in chunks:
+            checker.check(index, records)
+            tick(len(records))
+    return checker.result
 
 
 def _check_chunk(
@@ -275,17 +279,30 @@ def _check_chunk(
 
 # ---------------------------------------------------------------------- the whole file
 def spooled_chunks(spools: list[Path]) -> Iterator[list[tuple[int, dict[str, Any]]]]:
-    """The checked rows, chunk by chunk in file order, from the checkers' spools."""
+    """The checked rows, chunk by chunk in file order, from the checkers' spools (each holds
+    its chunks in file order, so the next chunk is always at the head of one of them)."""
     handles = [path.open("rb") for path in spools]
+
+    def next_of(handle: IO[bytes]) -> tuple[int, list[tuple[int, dict[str, Any]]]] | None:
+        try:
+            found: tuple[int, list[tuple[int, dict[str, Any]]]] = pickle.load(handle)
+        except EOFError:
+            return None
+        return found
+
     try:
+        heads = [next_of(handle) for handle in handles]
         index = 0
         while True:
-            try:
-                found, rows = pickle.load(handles[index % len(handles)])
-            except EOFError:
+            share = next(
+                (n for n, head in enumerate(heads) if head is not None and head[0] == index), None
+            )
+            if share is None:
+                if any(head is not None for head in heads):  # pragma: no cover - see above
+                    raise AssertionError(f"spooled chunk {index} is missing")
                 return
-            if found != index:  # pragma: no cover - the spools are written in order
-                raise AssertionError(f"spooled chunk {found} where {index} was expected")
+            rows = heads[share][1]  # type: ignore[index]
+            heads[share] = next_of(handles[share])
             yield rows
             index += 1
     finally:
@@ -293,113 +310,187 @@ def spooled_chunks(spools: list[Path]) -> Iterator[list[tuple[int, dict[str, Any
             handle.close()
 
 
-def _parallel_shares(database: Database, path: Path, fmt: str) -> int:
-    """How many processes check the file: one, unless it is large and can be read twice."""
+def _parallel(database: Database, path: Path, fmt: str) -> bool:
+    """Whether a second process helps check the file: when it is large and can be read as
+    records that another process can check (CSV, JSONL), and a second CPU exists."""
     in_memory = database.url in ("sqlite://", "sqlite+pysqlite://") or ":memory:" in database.url
     if in_memory or fmt not in PARALLEL_FORMATS or path.stat().st_size < PARALLEL_MIN_BYTES:
-        return 1
-    return max(1, min(2, os.cpu_count() or 1))
+        return False
+    return (os.cpu_count() or 1) > 1
 
 
-def _start_checker(job: dict[str, Any]) -> subprocess.Popen[bytes]:
-    """Start a checker process (see :mod:`.worker`) and hand it its job."""
-    source = str(Path(shelfbridge.__file__).resolve().parents[1])
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        part for part in (source, environment.get("PYTHONPATH")) if part
-    )
-    child = subprocess.Popen(
-        [sys.executable, "-m", "shelfbridge.registry.importing.worker"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=environment,
-    )
-    assert child.stdin is not None
-    # The job goes through a pipe, not the command line, where others could read the URL.
-    child.stdin.write(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
-    child.stdin.close()
-    return child
+class _Helper:
+    """A second checker process (see :mod:`.worker`) and the threads that talk to it.
 
+    This process reads the file; once the helper has started, it hands a chunk of raw records
+    to the helper whenever the helper has fewer than :data:`HELPER_BACKLOG` chunks waiting, and
+    checks the chunk itself otherwise. So the two share the work by how fast each is (a helper
+    that gets little CPU, or a file that is checked before the helper has started, gets few
+    chunks or none), the file is read and parsed once, and at most a few chunks are in flight.
+    Messages go as pickles: the job, then ``("chunk", index, records)`` … ``("end",)`` on the
+    helper's standard input; ``("ready", None)``, ``("progress", rows)`` after each chunk, then
+    ``("done", ShareResult)`` or ``("failed", traceback)`` on its standard output.
+    """
 
-def _relay(share: int, child: subprocess.Popen[bytes], inbox: queue.Queue[Any]) -> None:
-    """Pass a checker's messages on to the parent's inbox; ``eof`` when it stops."""
-    assert child.stdout is not None
-    try:
-        while True:
-            inbox.put((share, pickle.load(child.stdout)))
-    except (EOFError, pickle.UnpicklingError, OSError):
-        inbox.put((share, ("eof", None)))
+    def __init__(self, job: dict[str, Any]) -> None:
+        source = str(Path(shelfbridge.__file__).resolve().parents[1])
+        environment = dict(os.environ)
+        environment["PYTHONPATH"] = os.pathsep.join(
+            part for part in (source, environment.get("PYTHONPATH")) if part
+        )
+        self.child = subprocess.Popen(
+            [sys.executable, "-m", "shelfbridge.registry.importing.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=environment,
+        )
+        self.ready = False
+        self.sent = 0  # chunks handed over
+        self.backlog = 0  # of which not yet checked
+        self.result: ShareResult | None = None
+        self.outbox: queue.Queue[bytes | None] = queue.Queue()
+        self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.feeder_error: BaseException | None = None
+        self.threads = [
+            threading.Thread(target=self._feed, daemon=True),
+            threading.Thread(target=self._relay, daemon=True),
+        ]
+        for thread in self.threads:
+            thread.start()
+        # The job goes through the pipe, not the command line, where others could read the URL.
+        self.outbox.put(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
 
+    def _feed(self) -> None:
+        """Write the outbox to the helper's standard input; ``None`` closes it."""
+        stdin = self.child.stdin
+        assert stdin is not None
+        try:
+            while (data := self.outbox.get()) is not None:
+                stdin.write(data)
+                stdin.flush()
+        except BaseException as error:  # a helper that died: the relay reports it
+            self.feeder_error = error
+        finally:
+            with suppress(OSError):
+                stdin.close()
 
-def run_shares(
-    database: Database,
-    kind: str,
-    path: Path,
-    fmt: str,
-    spools: list[Path],
-    progress: Progress,
-) -> list[ShareResult]:
-    """Check the file in ``len(spools)`` shares: share 0 in this process, each other share
-    in a checker process of its own, all at the same time."""
-    shares = len(spools)
-    inbox: queue.Queue[Any] = queue.Queue()
-    children: list[subprocess.Popen[bytes]] = []
-    relays: list[threading.Thread] = []
-    results: dict[int, ShareResult] = {}
-    done = 0
+    def _relay(self) -> None:
+        """Pass the helper's messages to the inbox; ``eof`` when it stops."""
+        assert self.child.stdout is not None
+        try:
+            while True:
+                self.inbox.put(pickle.load(self.child.stdout))
+        except (EOFError, pickle.UnpicklingError, OSError):
+            self.inbox.put(("eof", None))
 
-    def take(message: str, share: int, payload: Any) -> None:
-        nonlocal done
-        if message == "progress":
-            done += payload
-            progress("check", done, None)
-        elif message == "done":
-            results[share] = payload
-        elif message == "failed":
+    def offer(self, index: int, records: list[tuple[int, Any]]) -> bool:
+        """Hand the chunk to the helper if it has room for it."""
+        if not self.ready or self.backlog >= HELPER_BACKLOG:
+            return False
+        self.outbox.put(pickle.dumps(("chunk", index, records), protocol=pickle.HIGHEST_PROTOCOL))
+        self.sent += 1
+        self.backlog += 1
+        return True
+
+    def take(self, message: tuple[str, Any], progress: Callable[[int], None]) -> None:
+        kind, payload = message
+        if kind == "ready":
+            self.ready = True
+        elif kind == "progress":
+            self.backlog -= 1
+            progress(payload)
+        elif kind == "done":
+            self.result = payload
+        elif kind == "failed":
             raise RuntimeError(f"an import checker process failed:\n{payload}")
-        elif share not in results:
+        elif self.result is None:
             raise RuntimeError("an import checker process ended unexpectedly")
 
-    def tick(rows: int) -> None:
-        take("progress", 0, rows)
-        while not inbox.empty():  # the other checkers' news, without waiting for it
-            share, (message, payload) = inbox.get_nowait()
-            take(message, share, payload)
+    def poll(self, progress: Callable[[int], None]) -> None:
+        """Take the helper's news, without waiting for it."""
+        while not self.inbox.empty():
+            self.take(self.inbox.get_nowait(), progress)
 
+    def finish(self, progress: Callable[[int], None]) -> ShareResult | None:
+        """Tell the helper that no more chunks come and wait for its result; None (and the
+        helper is stopped) when it got none."""
+        if not self.sent:
+            return None
+        self.outbox.put(pickle.dumps(("end",), protocol=pickle.HIGHEST_PROTOCOL))
+        self.outbox.put(None)
+        while self.result is None:
+            self.take(self.inbox.get(), progress)
+        return self.result
+
+    def close(self) -> None:
+        if self.result is None:  # a failure, or a helper that got no chunk
+            self.child.kill()
+        self.outbox.put(None)
+        self.child.wait()
+        for thread in self.threads:
+            thread.join()
+        if self.child.stdout is not None:
+            self.child.stdout.close()
+
+
+def run_check(
+    database: Database,
+    spec: RecordSpec,
+    path: Path,
+    fmt: str,
+    folder: Path,
+    progress: Progress,
+) -> tuple[list[ShareResult], list[Path]]:
+    """Check the whole file: the results of this process and of the helper (if any), and the
+    spools of their checked rows."""
+    done = 0
+
+    def advance(rows: int) -> None:
+        nonlocal done
+        done += rows
+        progress("check", done, None)
+
+    spools = [folder / "share-0.spool"]
+    helper: _Helper | None = None
+    results: list[ShareResult] = []
     try:
-        for share in range(1, shares):
-            job = {
-                "url": database.url,
-                "actor": current_actor.get(),
-                "kind": kind,
-                "path": str(path),
-                "format": fmt,
-                "spool": str(spools[share]),
-                "share": share,
-                "shares": shares,
-            }
-            child = _start_checker(job)
-            children.append(child)
-            relay = threading.Thread(target=_relay, args=(share, child, inbox), daemon=True)
-            relay.start()
-            relays.append(relay)
-        with spools[0].open("wb") as handle:
-            results[0] = check_share(
-                database, kind, path, fmt, handle, share=0, shares=shares, tick=tick
-            )
-        while len(results) < shares:
-            share, (message, payload) = inbox.get()
-            take(message, share, payload)
+        with (
+            database.unit_of_work(write=False) as session,
+            spools[0].open("wb") as spool,
+            open_reader(path, fmt) as reader,
+        ):
+            if _parallel(database, path, fmt):
+                spools.append(folder / "share-1.spool")
+                helper = _Helper(
+                    {
+                        "url": database.url,
+                        "actor": current_actor.get(),
+                        "kind": spec.kind,
+                        "maker": reader.maker,
+                        "spool": str(spools[1]),
+                    }
+                )
+            checker = Checker(session, spec, reader.maker, spool)
+            try:
+                for index, records in enumerate(chunks(reader.records())):
+                    if helper is None or not helper.offer(index, records):
+                        checker.check(index, records)
+                        advance(len(records))
+                    if helper is not None:
+                        helper.poll(advance)
+            except FileProblem as problem:
+                checker.result.fatal = problem.problem()
+            results.append(checker.result)
+        if helper is not None:
+            helped = helper.finish(advance)
+            if helped is None:
+                spools.pop()
+            else:
+                results.append(helped)
     finally:
-        for child in children:
-            if len(results) < shares:  # a failure: the others' work is of no use
-                child.kill()
-            child.wait()
-        for relay, child in zip(relays, children, strict=True):
-            relay.join()
-            if child.stdout is not None:
-                child.stdout.close()
-    return [results[share] for share in range(shares)]
+        if helper is not None:
+            helper.close()
+    return results, spools
 
 
 def check_file(
@@ -423,9 +514,7 @@ def check_file(
                     raise ImportRejected(header, 0)
     except FileProblem as problem:
         raise ImportRejected([problem.problem()], 0) from None
-    shares = _parallel_shares(database, path, fmt)
-    spools = [folder / f"share-{share}.spool" for share in range(shares)]
-    results = run_shares(database, spec.kind, path, fmt, spools, progress)
+    results, spools = run_check(database, spec, path, fmt, folder, progress)
     rows = sum(r.rows for r in results)
     problems = [p for r in results for p in r.problems]
     fatal = next((r.fatal for r in results if r.fatal is not None), None)

@@ -1,9 +1,9 @@
 """Streaming row readers for CSV, XLSX and JSONL, with checks of encoding and layout.
 
 A reader yields one :class:`SourceRow` at a time and never holds the whole file; or, cheaper,
-each record's number and raw content (:meth:`Reader.records`), which :meth:`Reader.row` turns
-into a :class:`SourceRow`, so that a checker that reads the whole file for its share of the
-rows only parses its own rows (CSV cells into a mapping, JSONL text as JSON). Row numbers
+each record's number and raw content (:meth:`Reader.records`: CSV cells, JSONL text), which
+the reader's :class:`RowMaker` turns into a :class:`SourceRow` later, possibly in another
+process (a second checker of a large file gets raw records, never the file). Row numbers
 are the ones a person sees: for CSV and XLSX the header is row 1 and every record counts,
 blank ones included (as a spreadsheet numbers them); for JSONL the first line is row 1.
 A problem that makes the rest of the file unreadable (wrong encoding, an unclosed quote, a
@@ -16,10 +16,11 @@ from __future__ import annotations
 import csv
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -146,6 +147,7 @@ class Reader:
 
     #: the header (CSV, XLSX); ``None`` where every row names its own fields (JSONL)
     columns: list[str] | None = None
+    maker: RowMaker
 
     def __enter__(self) -> Reader:
         return self
@@ -165,53 +167,76 @@ class Reader:
         """Each record that :meth:`rows` yields, as its row number and raw content."""
         raise NotImplementedError
 
-    def row(self, number: int, raw: Any) -> SourceRow:  # pragma: no cover - likewise
+    def row(self, number: int, raw: Any) -> SourceRow:
         """The :class:`SourceRow` of one record from :meth:`records`."""
-        raise NotImplementedError
+        return self.maker(number, raw)
 
     def rows(self) -> Iterator[SourceRow]:
-        row = self.row
+        row = self.maker
         for number, raw in self.records():
             yield row(number, raw)
 
 
-class _TabularReader(Reader):
-    columns: list[str]
-    _named = False  # whether every column of the header has a name
-
-    def _mapping(
-        self, number: int, cells: list[Any] | tuple[Any, ...], *, strict: bool
-    ) -> SourceRow:
-        """Cells by column; ``strict`` (CSV) also wants as many cells as the header has."""
-        width = len(self.columns)
-        if len(cells) == width and self._named:
-            return SourceRow(number, dict(zip(self.columns, cells, strict=True)))
-        row = SourceRow(number, {})
-        if strict and len(cells) != width:
+def _cells_row(
+    columns: tuple[str, ...], named: bool, number: int, cells: Sequence[Any], *, strict: bool
+) -> SourceRow:
+    """Cells by column; ``strict`` (CSV) also wants as many cells as the header has."""
+    width = len(columns)
+    if len(cells) == width and named:
+        return SourceRow(number, dict(zip(columns, cells, strict=True)))
+    row = SourceRow(number, {})
+    if strict and len(cells) != width:
+        row.problems.append(
+            FieldProblem(
+                columns[len(cells)] if len(cells) < width else "",
+                "This row has {count} cells but the header has {expected}: a cell may "
+                "contain an unquoted comma, or the file may be cut off.",
+                {"count": len(cells), "expected": width},
+                number,
+            )
+        )
+        return row
+    for index, cell in enumerate(cells):
+        name = columns[index] if index < width else ""
+        if name:
+            row.values[name] = cell
+        elif cell is not None and (not isinstance(cell, str) or cell.strip()):
             row.problems.append(
                 FieldProblem(
-                    self.columns[len(cells)] if len(cells) < width else "",
-                    "This row has {count} cells but the header has {expected}: a cell may "
-                    "contain an unquoted comma, or the file may be cut off.",
-                    {"count": len(cells), "expected": width},
+                    "",
+                    "Cell {position} has a value but its column has no name in the header.",
+                    {"position": index + 1},
                     number,
                 )
             )
-            return row
-        for index, cell in enumerate(cells):
-            name = self.columns[index] if index < width else ""
-            if name:
-                row.values[name] = cell
-            elif cell is not None and (not isinstance(cell, str) or cell.strip()):
-                row.problems.append(
-                    FieldProblem(
-                        "",
-                        "Cell {position} has a value but its column has no name in the header.",
-                        {"position": index + 1},
-                        number,
-                    )
-                )
-        return row
+    return row
+
+
+@dataclass(frozen=True)
+class RowMaker:
+    """Makes the :class:`SourceRow` of a record from :meth:`Reader.records` without the file;
+    it can be pickled and sent to another process with the records."""
+
+    fmt: str
+    columns: tuple[str, ...] = ()
+
+    def __call__(self, number: int, raw: Any) -> SourceRow:
+        if self.fmt == "csv":
+            return _cells_row(self.columns, self.named, number, raw, strict=True)
+        if self.fmt == "jsonl":
+            text, cut_off = raw
+            return JsonlReader.parse(number, text, cut_off=cut_off)
+        cells = [_cell_value(cell) for cell in raw]
+        return _cells_row(self.columns, self.named, number, cells, strict=False)
+
+    @cached_property
+    def named(self) -> bool:
+        """Whether every column of the header has a name."""
+        return all(self.columns)
+
+
+class _TabularReader(Reader):
+    columns: list[str]
 
 
 class CsvReader(_TabularReader):
@@ -225,7 +250,7 @@ class CsvReader(_TabularReader):
             if header is None:
                 raise FileProblem(N_("The file is empty."))
             self.columns = [cell.strip() for cell in header]
-            self._named = all(self.columns)
+            self.maker = RowMaker("csv", tuple(self.columns))
             self._check_delimiter(header)
         except BaseException:
             self._handle.close()
@@ -269,9 +294,6 @@ class CsvReader(_TabularReader):
             if _is_blank(record):
                 continue
             yield self._number, record
-
-    def row(self, number: int, raw: list[str]) -> SourceRow:
-        return self._mapping(number, raw, strict=True)
 
     def close(self) -> None:
         self._handle.close()
@@ -318,7 +340,7 @@ class XlsxReader(_TabularReader):
             self.columns = [str(_cell_value(cell) or "").strip() for cell in header]
             while self.columns and not self.columns[-1]:
                 self.columns.pop()
-            self._named = all(self.columns)
+            self.maker = RowMaker("xlsx", tuple(self.columns))
         except BaseException:
             self._book.close()
             raise
@@ -346,9 +368,6 @@ class XlsxReader(_TabularReader):
                 continue
             yield self._number, cells
 
-    def row(self, number: int, raw: tuple[Any, ...]) -> SourceRow:
-        return self._mapping(number, [_cell_value(cell) for cell in raw], strict=False)
-
     def close(self) -> None:
         self._book.close()
 
@@ -365,6 +384,7 @@ def _no_constants(name: str) -> Any:
 
 class JsonlReader(Reader):
     columns = None
+    maker = RowMaker("jsonl")
 
     def __init__(self, path: Path) -> None:
         self._handle = path.open("rb")
@@ -391,12 +411,8 @@ class JsonlReader(Reader):
                 continue
             yield number, (text, not raw.endswith(b"\n"))
 
-    def row(self, number: int, raw: tuple[str, bool]) -> SourceRow:
-        text, cut_off = raw
-        return self._parse(number, text, cut_off=cut_off)
-
     @staticmethod
-    def _parse(number: int, text: str, *, cut_off: bool) -> SourceRow:
+    def parse(number: int, text: str, *, cut_off: bool) -> SourceRow:
         try:
             value = json.loads(text, parse_float=Decimal, parse_constant=_no_constants)
         except ValueError as error:

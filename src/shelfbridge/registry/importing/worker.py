@@ -1,11 +1,12 @@
-"""A checker process of a large import: ``python -m shelfbridge.registry.importing.worker``.
+"""The helper of a large import's check: ``python -m shelfbridge.registry.importing.worker``.
 
-It reads its job (a pickled dict) from standard input and writes pickled messages to
-standard output: ``("progress", rows)`` after each chunk, then ``("done", ShareResult)`` or
-``("failed", traceback)``. Anything else the process prints goes to standard error, so that
-the channel stays clean. The parent is :func:`shelfbridge.registry.importing.checking.
-run_shares`; a separate module (not ``checking`` itself) keeps ``python -m`` from importing the
-checking code twice.
+It reads pickles from standard input: its job (a dict), then ``("chunk", index, records)``
+messages with raw records of the file, then ``("end",)``. It writes pickled messages to
+standard output: ``("ready", None)`` once it can check, ``("progress", rows)`` after each
+chunk, then ``("done", ShareResult)`` or ``("failed", traceback)``. Anything else the
+process prints goes to standard error, so that the channel stays clean. The parent is
+:class:`shelfbridge.registry.importing.checking._Helper`; a separate module (not ``checking``
+itself) keeps ``python -m`` from importing the checking code twice.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import os
 import pickle
 import sys
 import traceback
-from pathlib import Path
+from collections.abc import Iterator
 from typing import IO, Any
 
 from shelfbridge.accounts.actor import current_actor
 from shelfbridge.core.database import Database
-from shelfbridge.registry.importing.checking import check_share, collector_paused
+from shelfbridge.registry.importing.checking import check_stream, collector_paused
 
 
 def _send(channel: IO[bytes], message: tuple[Any, ...]) -> None:
@@ -27,23 +28,29 @@ def _send(channel: IO[bytes], message: tuple[Any, ...]) -> None:
     channel.flush()
 
 
+def _chunks(source: IO[bytes]) -> Iterator[tuple[int, list[tuple[int, Any]]]]:
+    """The chunks the parent sends, until it says that none are left."""
+    while (message := pickle.load(source))[0] == "chunk":
+        yield message[1], message[2]
+
+
 def main() -> None:
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints go to stderr
     try:
-        job: dict[str, Any] = pickle.load(sys.stdin.buffer)
+        source = sys.stdin.buffer
+        job: dict[str, Any] = pickle.load(source)
         current_actor.set(job["actor"])  # row-level security reads it on PostgreSQL
         database = Database(job["url"])
         try:
             with collector_paused(), open(job["spool"], "wb") as spool:
-                result = check_share(
+                _send(channel, ("ready", None))
+                result = check_stream(
                     database,
                     job["kind"],
-                    Path(job["path"]),
-                    job["format"],
+                    job["maker"],
                     spool,
-                    share=job["share"],
-                    shares=job["shares"],
+                    _chunks(source),
                     tick=lambda rows: _send(channel, ("progress", rows)),
                 )
         finally:

@@ -46,6 +46,7 @@ class RecordWriter:
         self.hidden = frozenset(getattr(spec.model, "__audit_skip__", ()))
         self._insert_columns = [*self.columns, "created_at", "updated_at"]
         self._values = itemgetter(*self.columns)  # a clean row's column values, as a tuple
+        self._snapshot_keys = {*self.columns, *([CONTRIBUTORS] if self.with_children else [])}
         # A kind without any record yet (a first import) has nothing to compare with; the
         # file's external ids are unique, so it stays so for the rows of this import.
         self.fresh = session.execute(select(self.table.c.id).limit(1)).first() is None
@@ -77,10 +78,13 @@ class RecordWriter:
 
     def _snapshot(self, clean: dict[str, Any], ident: int) -> dict[str, Any]:
         """The snapshot of the record that ``clean`` becomes (or is) under id ``ident``."""
-        snapshot = {name: clean[name] for name in self.columns}
+        if clean.keys() == self._snapshot_keys:  # the usual case: a copy is all it takes
+            snapshot = clean.copy()
+        else:
+            snapshot = dict(zip(self.columns, self._values(clean), strict=True))
+            if self.with_children:
+                snapshot[CONTRIBUTORS] = clean[CONTRIBUTORS]
         snapshot["id"] = ident
-        if self.with_children:
-            snapshot[CONTRIBUTORS] = clean[CONTRIBUTORS]
         return snapshot
 
     # ------------------------------------------------------------------ writing
@@ -102,8 +106,8 @@ class RecordWriter:
                     inserts.append(clean)
                     continue
                 after = self._snapshot(clean, before["id"])
-                before_json = audit.canonical_json(before) or ""
-                after_json = audit.canonical_json(after) or ""
+                before_json = audit.canonical_json(before) or ""  # stored values: any types
+                after_json = audit.bulk_canonical_json(after)
                 if before_json == after_json:
                     self.unchanged += 1
                 else:
@@ -127,26 +131,29 @@ class RecordWriter:
         # The new ids come back from one SELECT: portable, and on SQLite faster than
         # RETURNING in parameter order.
         table = self.table
-        new_ids: dict[str, int] = {
-            external_id: ident
-            for external_id, ident in self.session.execute(
-                select(table.c.external_id, table.c.id).where(
-                    table.c.external_id.in_([clean["external_id"] for clean in rows])
-                )
+        found = self.session.execute(
+            select(table.c.external_id, table.c.id).where(
+                table.c.external_id.in_([clean["external_id"] for clean in rows])
             )
-        }
-        children: list[tuple[Any, ...]] = []
+        )
+        new_ids: dict[str, int] = dict(found.all())
+        idents = [new_ids[clean["external_id"]] for clean in rows]
+        if self.with_children:
+            audit.insert_many(
+                self.session,
+                _CHILD_TABLE,
+                _CHILD_INSERT,
+                [
+                    (ident, c["position"], c["name"], c["person_id"], c["share"])
+                    for ident, clean in zip(idents, rows, strict=True)
+                    for c in clean[CONTRIBUTORS]
+                ],
+            )
         events = []
         actor, occurred_at = audit.current_actor.get(), audit.now_iso()
-        for clean in rows:
+        for ident, clean in zip(idents, rows, strict=True):
             external_id = clean["external_id"]
-            ident = new_ids[external_id]
-            if self.with_children:
-                children.extend(
-                    (ident, c["position"], c["name"], c["person_id"], c["share"])
-                    for c in clean[CONTRIBUTORS]
-                )
-            after = audit.canonical_json(self._audited(self._snapshot(clean, ident)))
+            after = audit.bulk_canonical_json(self._audited(self._snapshot(clean, ident)))
             self._remember(external_id, ident, clean)
             events.append(
                 audit.PendingEvent(
@@ -160,7 +167,6 @@ class RecordWriter:
                     occurred_at=occurred_at,
                 )
             )
-        audit.insert_many(self.session, _CHILD_TABLE, _CHILD_INSERT, children)
         audit.buffer_events(self.session, events)
         self.created += len(rows)
 

@@ -1,0 +1,512 @@
+"""Deadlines of IP assets: annual fees by patent year, office-action responses, the Paris
+priority year, the PCT national phase and the reward due on grant. Never commits.
+
+Rules are data: ``reference/patent_annual_fees.csv`` (the CNIPA fee schedule by patent type and
+patent year) and ``reference/patent_deadline_rules.csv`` (periods, grace periods and terms),
+each row with its source and a confidence mark; a deadline computed from an unconfirmed row
+(the fee figures, the usual office-action periods) says so. Everything except office actions
+is computed from an asset's dates, never stored:
+
+- **annual fee** (Implementing Rules Art. 115): for a granted patent, the fee of patent year
+  ``n`` is due before year ``n`` begins, i.e. by the ``n-1``-th anniversary of the filing day
+  (shown as that anniversary), with 6 months' grace and a late fee; years counted from the
+  filing day up to the end of the term (Patent Law Art. 42). Payments are not tracked yet, so
+  every anniversary in the window is listed.
+- **Paris priority** (Patent Law Art. 29): a later filing abroad (or in China) claiming this
+  one's priority, 12 months (6 for designs) from the earliest priority or the filing day.
+- **PCT national phase** (Implementing Rules Art. 120): 30 months from the priority date of an
+  international application (32 with the grace fee), for China; other offices vary.
+- **office action**: the day named on the notice, or the usual period when none is given.
+- **reward on grant** (Implementing Rules Art. 93; Art. 77 before 2024): the default reward to
+  the inventors, within 3 months of the grant.
+
+Days falling on a weekend or public holiday are not moved (the office's own rule extends them);
+the calendar shows the legal day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from shelfbridge.core.errors import BadRequest, Conflict, NotFound
+from shelfbridge.core.i18n import N_, current_language, translate
+from shelfbridge.ip import repository, rules
+from shelfbridge.ip.inputs import Fields
+from shelfbridge.ip.models import (
+    OFFICE_ACTION_KINDS,
+    PATENT_TYPE_OF,
+    IpAsset,
+    IpOfficeAction,
+)
+from shelfbridge.ip.service import require_manager
+
+FEES_FILE = "patent_annual_fees.csv"
+RULES_FILE = "patent_deadline_rules.csv"
+ACTIVE = ("filed", "published", "granted", "maintained")
+IN_FORCE = ("granted", "maintained")
+KINDS: dict[str, str] = {
+    "annual-fee": N_("annual fee"),
+    "office-action": N_("office action response"),
+    "paris-priority": N_("Paris priority year ends"),
+    "pct-national-phase": N_("PCT national phase entry"),
+    "grant-reward": N_("inventors' reward on grant"),
+}
+MAX_WINDOW_DAYS = 3660
+
+
+# ---------------------------------------------------------------------------- rules as data
+@dataclass(frozen=True)
+class PeriodRule:
+    id: str
+    kind: str
+    patent_types: frozenset[str]
+    months: int
+    grace_months: int | None
+    filed_from: date | None
+    filed_until: date | None
+    confidence: str
+    source_zh: str
+    source_en: str
+
+    def covers(self, patent_type: str, filed_on: date | None) -> bool:
+        if patent_type not in self.patent_types:
+            return False
+        if filed_on is None:
+            return self.filed_from is None and self.filed_until is None
+        if self.filed_from and filed_on < self.filed_from:
+            return False
+        return not (self.filed_until and filed_on > self.filed_until)
+
+    def source(self, language: str | None = None) -> str:
+        chosen = language or current_language.get()
+        return self.source_en if chosen == "en" else self.source_zh
+
+
+@dataclass(frozen=True)
+class FeeRow(PeriodRule):
+    year_from: int = 0
+    year_to: int = 0
+    fee: Decimal = Decimal(0)
+
+
+def _day(text: str) -> date | None:
+    return date.fromisoformat(text) if text.strip() else None
+
+
+def _types(text: str) -> frozenset[str]:
+    found = frozenset(part.strip() for part in text.split(";") if part.strip())
+    unknown = found - set(rules.PATENT_TYPES)
+    if unknown or not found:
+        raise rules.RuleDataError(f"unknown patent types {sorted(unknown)}")
+    return found
+
+
+def parse_period(row: Mapping[str, str]) -> PeriodRule:
+    if row["confidence"] not in ("C", "S", "U"):
+        raise rules.RuleDataError(f"{row['id']}: confidence must be C, S or U")
+    return PeriodRule(
+        id=row["id"],
+        kind=row["kind"],
+        patent_types=_types(row["patent_types"]),
+        months=int(row["months"]),
+        grace_months=int(row["grace_months"]) if row["grace_months"].strip() else None,
+        filed_from=_day(row["filed_from"]),
+        filed_until=_day(row["filed_until"]),
+        confidence=row["confidence"],
+        source_zh=row["source_zh"],
+        source_en=row["source_en"],
+    )
+
+
+def parse_fee(row: Mapping[str, str]) -> FeeRow:
+    if row["confidence"] not in ("C", "S", "U"):
+        raise rules.RuleDataError(f"{row['id']}: confidence must be C, S or U")
+    year_from, year_to = int(row["year_from"]), int(row["year_to"])
+    if not 1 <= year_from <= year_to <= 20:
+        raise rules.RuleDataError(f"{row['id']}: patent years must run within 1–20")
+    fee = Decimal(row["fee_yuan"])
+    if fee <= 0 or fee != fee.quantize(Decimal("0.01")):
+        raise rules.RuleDataError(f"{row['id']}: the fee must be yuan exact to the fen")
+    return FeeRow(
+        id=row["id"],
+        kind="annual-fee",
+        patent_types=_types(row["patent_type"]),
+        months=12,
+        grace_months=None,
+        filed_from=_day(row["filed_from"]),
+        filed_until=_day(row["filed_until"]),
+        confidence=row["confidence"],
+        source_zh=row["source_zh"],
+        source_en=row["source_en"],
+        year_from=year_from,
+        year_to=year_to,
+        fee=fee,
+    )
+
+
+@dataclass(frozen=True)
+class DeadlineBook:
+    periods: tuple[PeriodRule, ...]
+    fees: tuple[FeeRow, ...]
+
+    def __post_init__(self) -> None:
+        for patent_type in rules.PATENT_TYPES:
+            years: dict[int, str] = {}
+            for row in self.fees:
+                if patent_type not in row.patent_types:
+                    continue
+                for year in range(row.year_from, row.year_to + 1):
+                    if year in years:
+                        raise rules.RuleDataError(
+                            f"{row.id} and {years[year]} both price year {year} of {patent_type}"
+                        )
+                    years[year] = row.id
+
+    def period(
+        self, kind: str, patent_type: str, filed_on: date | None = None
+    ) -> PeriodRule | None:
+        for rule in self.periods:
+            if rule.kind == kind and rule.covers(patent_type, filed_on):
+                return rule
+        return None
+
+    def fee(self, patent_type: str, year: int, filed_on: date) -> FeeRow | None:
+        for row in self.fees:
+            if row.covers(patent_type, filed_on) and row.year_from <= year <= row.year_to:
+                return row
+        return None
+
+    def term_years(self, patent_type: str, filed_on: date) -> int | None:
+        rule = self.period("term", patent_type, filed_on)
+        return rule.months // 12 if rule else None
+
+
+@cache
+def builtin_book() -> DeadlineBook:
+    from shelfbridge.registry.reference import read_reference_csv
+
+    return DeadlineBook(
+        tuple(parse_period(row) for row in read_reference_csv(RULES_FILE)),
+        tuple(parse_fee(row) for row in read_reference_csv(FEES_FILE)),
+    )
+
+
+# ---------------------------------------------------------------------------- deadlines
+@dataclass(frozen=True)
+class Deadline:
+    due_on: date
+    kind: str
+    asset_id: int
+    asset_external_id: str
+    asset_title: str
+    owner_org_id: int
+    owner_name: str
+    rule_id: str | None
+    source_zh: str
+    source_en: str
+    unconfirmed: bool
+    patent_year: int | None = None
+    amount: Decimal | None = None
+    grace_until: date | None = None
+    office_action_id: int | None = None
+    reference: str | None = None
+
+    @property
+    def uid(self) -> str:
+        """Stable across exports, so a calendar program updates rather than duplicates."""
+        tail = self.office_action_id if self.office_action_id else self.due_on.isoformat()
+        return f"{self.kind}-{self.asset_external_id}-{tail}@shelfbridge"
+
+    def source(self, language: str | None = None) -> str:
+        chosen = language or current_language.get()
+        return self.source_en if chosen == "en" else self.source_zh
+
+    def summary(self, language: str | None = None) -> str:
+        label = translate(KINDS[self.kind], language)
+        if self.patent_year is not None:
+            year = translate(N_("patent year {year}"), language).format(year=self.patent_year)
+            label = f"{label} ({year})"
+        return f"{label}: {self.asset_title}"
+
+
+def _base(
+    asset: IpAsset, rule: PeriodRule | None, **extra: Any
+) -> dict[str, Any]:  # the fields every deadline of an asset shares
+    return {
+        "asset_id": asset.id,
+        "asset_external_id": asset.external_id,
+        "asset_title": asset.title,
+        "owner_org_id": asset.owner_org_id,
+        "owner_name": asset.owner.name if asset.owner else "",
+        "rule_id": rule.id if rule else None,
+        "source_zh": rule.source_zh if rule else "",
+        "source_en": rule.source_en if rule else "",
+        "unconfirmed": rule.confidence == "U" if rule else False,
+        **extra,
+    }
+
+
+def _annual_fees(asset: IpAsset, start: date, end: date, book: DeadlineBook) -> list[Deadline]:
+    patent_type = PATENT_TYPE_OF.get(asset.kind)
+    if patent_type is None or asset.filed_on is None or asset.status not in IN_FORCE:
+        return []
+    term = book.term_years(patent_type, asset.filed_on)
+    grace = book.period("annual-fee", patent_type)
+    found = []
+    granted_year = (
+        _patent_year(asset.filed_on, asset.granted_on) if asset.granted_on is not None else 1
+    )
+    for year in range(granted_year + 1, (term or 20) + 1):
+        due = rules.add_months(asset.filed_on, 12 * (year - 1))
+        if due > end:
+            break
+        if due < start:
+            continue
+        fee = book.fee(patent_type, year, asset.filed_on)
+        rule: PeriodRule | None = fee or grace
+        unconfirmed = fee is None or fee.confidence == "U"
+        found.append(
+            Deadline(
+                due_on=due,
+                kind="annual-fee",
+                patent_year=year,
+                amount=fee.fee if fee else None,
+                grace_until=rules.add_months(due, grace.grace_months)
+                if grace and grace.grace_months
+                else None,
+                **{**_base(asset, rule), "unconfirmed": unconfirmed},
+            )
+        )
+    return found
+
+
+def _patent_year(filed_on: date, day: date) -> int:
+    """Which patent year (1, 2, …, counted from the filing day) a day falls in."""
+    year = 1
+    while rules.add_months(filed_on, 12 * year) <= day:
+        year += 1
+    return year
+
+
+def asset_deadlines(
+    asset: IpAsset,
+    start: date,
+    end: date,
+    office_actions: Iterable[IpOfficeAction] = (),
+    book: DeadlineBook | None = None,
+) -> list[Deadline]:
+    """Every deadline of one asset that falls between two days (both included)."""
+    book = book or builtin_book()
+    found: list[Deadline] = []
+    for action in office_actions:
+        if action.responded_on is None and start <= action.due_on <= end:
+            action_type = PATENT_TYPE_OF.get(asset.kind, "invention")
+            rule = book.period("office-action", action_type) if action.due_estimated else None
+            found.append(
+                Deadline(
+                    due_on=action.due_on,
+                    kind="office-action",
+                    office_action_id=action.id,
+                    reference=action.reference,
+                    **_base(asset, rule),
+                )
+            )
+    patent_type = PATENT_TYPE_OF.get(asset.kind)
+    if patent_type is None or asset.status not in ACTIVE:
+        return sorted(found, key=lambda d: (d.due_on, d.kind))
+    found.extend(_annual_fees(asset, start, end, book))
+    first = min((d for d in (asset.priority_on, asset.filed_on) if d), default=None)
+    paris = book.period("paris-priority", patent_type)
+    if first is not None and paris is not None:
+        due = rules.add_months(first, paris.months)
+        if start <= due <= end:
+            found.append(Deadline(due_on=due, kind="paris-priority", **_base(asset, paris)))
+    pct = book.period("pct-national-phase", patent_type)
+    if asset.pct_filed_on is not None and pct is not None:
+        origin = min(d for d in (asset.priority_on, asset.filed_on, asset.pct_filed_on) if d)
+        due = rules.add_months(origin, pct.months)
+        if start <= due <= end:
+            grace = rules.add_months(origin, pct.grace_months) if pct.grace_months else None
+            found.append(
+                Deadline(
+                    due_on=due,
+                    kind="pct-national-phase",
+                    grace_until=grace,
+                    reference=asset.pct_application_number,
+                    **_base(asset, pct),
+                )
+            )
+    if asset.granted_on is not None and asset.status in IN_FORCE:
+        try:
+            reward = rules.grant_reward(
+                patent_type, asset.granted_on, asset.unit_type, asset.jurisdiction
+            )
+        except BadRequest:
+            reward = None
+        if reward is not None and reward.pay_by and start <= reward.pay_by <= end:
+            base = _base(asset, None)
+            base.update(
+                rule_id=reward.rule.id,
+                source_zh=reward.rule.source_zh,
+                source_en=reward.rule.source_en,
+                unconfirmed=reward.rule.unconfirmed,
+            )
+            found.append(
+                Deadline(due_on=reward.pay_by, kind="grant-reward", amount=reward.amount, **base)
+            )
+    return sorted(found, key=lambda d: (d.due_on, d.kind))
+
+
+def parse_window(text: str) -> int:
+    """``90d``, ``12w``, ``6m`` or a plain number of days → days."""
+    cleaned = text.strip().lower()
+    factor = {"d": 1, "w": 7, "m": 31, "y": 366}.get(cleaned[-1:])
+    number = cleaned[:-1] if factor else cleaned
+    if not number.isdigit() or int(number) < 1:
+        raise BadRequest(N_("“{value}” is not a period such as 90d, 12w or 6m."), value=text)
+    days = int(number) * (factor or 1)
+    if days > MAX_WINDOW_DAYS:
+        raise BadRequest(N_("Look at most {days} days ahead."), days=MAX_WINDOW_DAYS)
+    return days
+
+
+def upcoming(
+    session: Session,
+    start: date,
+    days: int,
+    *,
+    owner_org_id: int | None = None,
+) -> list[Deadline]:
+    """The deadlines of the assets the caller manages (the platform: all), from ``start`` for
+    ``days`` days, soonest first."""
+    end = start + timedelta(days=days)
+    statement = (
+        select(IpAsset)
+        .where(IpAsset.status.in_(ACTIVE), repository.managed_clause(IpAsset))
+        .options(selectinload(IpAsset.owner))
+        .order_by(IpAsset.id)
+    )
+    if owner_org_id is not None:
+        statement = statement.where(IpAsset.owner_org_id == owner_org_id)
+    assets = list(session.scalars(statement))
+    actions: dict[int, list[IpOfficeAction]] = {}
+    if assets:
+        for action in session.scalars(
+            select(IpOfficeAction).where(
+                IpOfficeAction.asset_id.in_([a.id for a in assets]),
+                IpOfficeAction.responded_on.is_(None),
+                repository.managed_clause(IpOfficeAction),
+            )
+        ):
+            actions.setdefault(action.asset_id, []).append(action)
+    found: list[Deadline] = []
+    book = builtin_book()
+    for asset in assets:
+        found.extend(asset_deadlines(asset, start, end, actions.get(asset.id, ()), book))
+    return sorted(found, key=lambda d: (d.due_on, d.owner_name, d.asset_external_id, d.kind))
+
+
+# ---------------------------------------------------------------------------- office actions
+def office_actions_of(session: Session, asset_id: int) -> list[IpOfficeAction]:
+    statement = (
+        select(IpOfficeAction)
+        .where(IpOfficeAction.asset_id == asset_id, repository.managed_clause(IpOfficeAction))
+        .order_by(IpOfficeAction.due_on, IpOfficeAction.id)
+    )
+    return list(session.scalars(statement))
+
+
+def add_office_action(session: Session, asset_id: int, raw: Mapping[str, Any]) -> IpOfficeAction:
+    """A notice of the patent office on one of the unit's assets. Without ``due_on`` the due
+    day is the usual period for its kind (unconfirmed, marked as estimated)."""
+    asset = repository.get_asset(session, asset_id)
+    if asset is None:
+        raise NotFound("ip_assets")
+    require_manager(asset.owner_org_id)
+    fields = Fields(raw)
+    kind = fields.choice("kind", OFFICE_ACTION_KINDS, required=True)
+    issued_on = fields.day("issued_on", required=True)
+    due_on = fields.day("due_on")
+    reference = fields.text("reference", max_length=60)
+    note = fields.text("note", max_length=300)
+    if issued_on and due_on and due_on < issued_on:
+        fields.problem("due_on", N_("The answer is due after the notice is issued."))
+    estimated = False
+    if due_on is None and issued_on is not None and kind is not None:
+        patent_type = PATENT_TYPE_OF.get(asset.kind, "invention")
+        wanted = "OA-FIRST-INV" if kind == "first-examination" else "OA-OTHER"
+        rule = next((r for r in builtin_book().periods if r.id == wanted), None)
+        if rule is None or not rule.covers(patent_type, None):
+            rule = builtin_book().period("office-action", patent_type)
+        if rule is None:
+            fields.problem("due_on", N_("Give the day the answer is due."))
+        else:
+            due_on, estimated = rules.add_months(issued_on, rule.months), True
+    fields.done()
+    assert kind and issued_on and due_on
+    action = IpOfficeAction(
+        owner_org_id=asset.owner_org_id,
+        asset_id=asset.id,
+        kind=kind,
+        issued_on=issued_on,
+        due_on=due_on,
+        due_estimated=estimated,
+        reference=reference,
+        note=note,
+    )
+    session.add(action)
+    session.flush()
+    return action
+
+
+def respond_office_action(session: Session, action_id: int, on: date) -> IpOfficeAction:
+    """Mark a notice as answered (once)."""
+    action = session.scalars(
+        select(IpOfficeAction).where(
+            IpOfficeAction.id == action_id, repository.managed_clause(IpOfficeAction)
+        )
+    ).first()
+    if action is None:
+        raise NotFound("ip_office_actions")
+    require_manager(action.owner_org_id)
+    if action.responded_on is not None:
+        raise Conflict(
+            N_("This notice was already answered on {day}."),
+            day=action.responded_on.isoformat(),
+        )
+    if on < action.issued_on:
+        raise BadRequest(N_("The answer is given after the notice is issued."))
+    action.responded_on = on
+    session.flush()
+    return action
+
+
+# ---------------------------------------------------------------------------- plain data
+def as_dict(deadline: Deadline) -> dict[str, Any]:
+    """A deadline as the JSON output, the API and the pages show it."""
+    return {
+        "due_on": deadline.due_on.isoformat(),
+        "kind": deadline.kind,
+        "kind_label": translate(KINDS[deadline.kind]),
+        "summary": deadline.summary(),
+        "asset_id": deadline.asset_id,
+        "asset_external_id": deadline.asset_external_id,
+        "asset_title": deadline.asset_title,
+        "owner_org_id": deadline.owner_org_id,
+        "owner_name": deadline.owner_name,
+        "patent_year": deadline.patent_year,
+        "amount": f"{deadline.amount:.2f}" if deadline.amount is not None else None,
+        "grace_until": deadline.grace_until.isoformat() if deadline.grace_until else None,
+        "reference": deadline.reference,
+        "rule": deadline.rule_id,
+        "source": deadline.source(),
+        "unconfirmed": deadline.unconfirmed,
+    }

@@ -1,0 +1,200 @@
+"""The embedded index: incremental writes, segments and merges, filters and scope as masks,
+several instances (processes) on one directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shelfbridge.matching.index.base import IndexedRecord
+from shelfbridge.matching.index.embedded import EmbeddedIndex
+from shelfbridge.matching.types import MatchAttributes, MatchFilters, Scope, Target
+
+T = Target.RESULTS
+ALL = Scope(unrestricted=True)
+NONE = MatchFilters()
+DIM = 8
+
+
+def vector(seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=DIM).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def record(i: int, terms: dict[str, int] | None = None, **attrs: object) -> IndexedRecord:
+    return IndexedRecord(
+        record_id=i,
+        external_id=f"R-{i}",
+        vector=vector(i),
+        term_counts=terms or {"common": 1, f"own{i}": 1},
+        attributes=MatchAttributes(**attrs),  # type: ignore[arg-type]
+    )
+
+
+def ids(candidates: list) -> list[int]:
+    return [c.record_id for c in candidates]
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> EmbeddedIndex:
+    return EmbeddedIndex(tmp_path / "index", log_limit=8, bulk_rows=6, merge_factor=2)
+
+
+def test_small_writes_go_to_the_log_and_large_ones_to_a_segment(index: EmbeddedIndex) -> None:
+    index.upsert(T, [record(1), record(2)])
+    assert index.segment_sizes(T) == [2]  # no segment yet, two records in the log
+    index.upsert(T, [record(i) for i in range(3, 10)])
+    assert index.segment_sizes(T) == [9, 0]  # log + batch became one segment
+    assert index.count(T) == 9
+
+
+def test_upsert_replaces_the_stored_version(index: EmbeddedIndex) -> None:
+    index.upsert(T, [record(i) for i in range(10)])
+    index.upsert(T, [record(3, {"changed": 2})])
+    assert index.count(T) == 10
+    assert index.term_counts(T, [3]) == [{"changed": 2}]
+    assert ids(index.lexical(T, {"own3": 1.0}, 5, NONE, ALL)) == []
+    assert ids(index.lexical(T, {"changed": 1.0}, 5, NONE, ALL)) == [3]
+
+
+def test_delete_hides_records_in_segments_and_log(index: EmbeddedIndex) -> None:
+    index.upsert(T, [record(i) for i in range(10)])
+    index.upsert(T, [record(20)])
+    index.delete(T, [2, 20])
+    assert index.count(T) == 9
+    found = ids(index.lexical(T, {"common": 1.0}, 50, NONE, ALL))
+    assert 2 not in found and 20 not in found
+    assert 2 not in ids(index.dense(T, vector(2), 50, NONE, ALL))
+    assert index.external_ids(T, [2, 3]) == [None, "R-3"]
+
+
+def test_many_small_writes_compact_and_merge(index: EmbeddedIndex) -> None:
+    for i in range(40):
+        index.upsert(T, [record(i)])
+    index.delete(T, list(range(0, 40, 2)))
+    index.compact(T)
+    assert index.count(T) == 20
+    assert sum(index.segment_sizes(T)) == 20  # merges dropped the deleted rows
+    assert sorted(ids(index.lexical(T, {"common": 1.0}, 100, NONE, ALL))) == list(range(1, 40, 2))
+
+
+def test_another_instance_sees_every_committed_write(tmp_path: Path) -> None:
+    writer = EmbeddedIndex(tmp_path / "ix", log_limit=5, bulk_rows=100)
+    reader = EmbeddedIndex(tmp_path / "ix")
+    writer.upsert(T, [record(1)])
+    assert reader.count(T) == 1
+    writer.upsert(T, [record(i) for i in range(2, 9)])  # crosses the log limit: a segment
+    assert reader.count(T) == 8
+    writer.delete(T, [1])
+    assert reader.count(T) == 7
+    assert ids(reader.lexical(T, {"own5": 1.0}, 3, NONE, ALL)) == [5]
+    writer.clear(T)
+    assert reader.count(T) == 0
+
+
+def test_uncommitted_bytes_of_a_crashed_writer_are_ignored(tmp_path: Path) -> None:
+    index = EmbeddedIndex(tmp_path / "ix")
+    index.upsert(T, [record(1)])
+    log = next((tmp_path / "ix" / "results").glob("log-*.jsonl"))
+    with open(log, "ab") as fh:
+        fh.write(b'{"op":"del","id":1')  # half a line, never committed
+    fresh = EmbeddedIndex(tmp_path / "ix")
+    assert fresh.count(T) == 1
+    fresh.upsert(T, [record(2)])
+    assert EmbeddedIndex(tmp_path / "ix").count(T) == 2
+
+
+def test_filters_are_masks_over_attribute_columns(index: EmbeddedIndex) -> None:
+    index.upsert(
+        T,
+        [
+            record(1, kind="patent", region_code="330106", trl=7),
+            record(2, kind="patent", region_code="110101", trl=3),
+            record(3, kind="software", region_code="330201", trl=None),
+            record(4, kind="patent", region_code="330102", trl=5),
+            record(5, kind="patent", region_code="330102", trl=9),
+            record(6, kind="patent", region_code="330102", trl=5),
+        ],
+    )
+
+    def found(filters: MatchFilters) -> list[int]:
+        return sorted(ids(index.lexical(T, {"common": 1.0}, 10, filters, ALL)))
+
+    assert found(MatchFilters(kinds=("software",))) == [3]
+    assert found(MatchFilters(region_prefixes=("33",))) == [1, 3, 4, 5, 6]
+    assert found(MatchFilters(region_prefixes=("3301", "11"))) == [1, 2, 4, 5, 6]
+    assert found(MatchFilters(trl_min=5, trl_max=7)) == [1, 4, 6]
+    assert found(MatchFilters(kinds=("patent",), trl_max=4)) == [2]
+    assert found(MatchFilters(kinds=("unknown-kind",))) == []
+
+
+def test_scope_shows_public_owned_and_granted_records_only(index: EmbeddedIndex) -> None:
+    index.upsert(
+        T,
+        [
+            record(1),
+            record(2, confidentiality="internal", owner_org_id=10),
+            record(3, confidentiality="partners", owner_org_id=11),
+            record(4, confidentiality="internal", owner_org_id=12),
+            record(5, confidentiality="partners", owner_org_id=12),
+            record(6),
+        ],
+    )
+
+    def visible(scope: Scope) -> list[int]:
+        found = set(ids(index.lexical(T, {"common": 1.0}, 10, NONE, scope)))
+        assert found == set(ids(index.dense(T, vector(1), 10, NONE, scope)))
+        return sorted(found)
+
+    assert visible(Scope()) == [1, 6]
+    assert visible(Scope(owner_org_ids=frozenset({10}))) == [1, 2, 6]
+    assert visible(Scope(granted_record_ids=frozenset({3}))) == [1, 3, 6]
+    assert visible(ALL) == [1, 2, 3, 4, 5, 6]
+
+
+def test_stored_attributes_round_trip(index: EmbeddedIndex) -> None:
+    attrs = MatchAttributes(
+        kind="patent",
+        region_code="330106",
+        trl=4,
+        discipline="材料",
+        industry="C",
+        org_kind="university",
+        owner_org_id=7,
+        confidentiality="partners",
+        status="active",
+    )
+    index.upsert(
+        T, [IndexedRecord(1, "R-1", vector(1), {"a": 1}, attrs)] + [record(i) for i in range(2, 8)]
+    )
+    assert index.attributes(T, [1]) == [attrs]
+
+
+def test_large_segments_search_through_an_inverted_file(tmp_path: Path) -> None:
+    index = EmbeddedIndex(tmp_path / "ix", ivf_min_rows=500, bulk_rows=100)
+    index.upsert(T, [record(i) for i in range(2000)])
+    assert index.segment_sizes(T) == [2000, 0]
+    assert index._view(T).segments[0].segment.centroids is not None
+    for probe in (5, 777, 1999):
+        assert ids(index.dense(T, vector(probe), 1, NONE, ALL)) == [probe]
+    np.testing.assert_allclose(
+        index.vectors(T, [777, 5]), np.vstack([vector(777), vector(5)]), atol=1e-3
+    )
+    assert index.term_counts(T, [777]) == [{"common": 1, "own777": 1}]
+
+
+def test_vectors_of_another_dimension_are_refused(index: EmbeddedIndex) -> None:
+    index.upsert(T, [record(1)])
+    bad = IndexedRecord(2, "R-2", np.ones(3, np.float32), {"a": 1}, MatchAttributes())
+    with pytest.raises(ValueError):
+        index.upsert(T, [bad])
+
+
+def test_statistics_count_live_documents_and_frequencies(index: EmbeddedIndex) -> None:
+    index.upsert(T, [record(i) for i in range(10)])
+    stats = index.statistics(T, ["common", "own4", "absent"])
+    assert stats.documents == 10
+    assert stats.document_frequency == {"common": 10, "own4": 1, "absent": 0}
+    assert stats.average_length == pytest.approx(2.0)

@@ -1,0 +1,121 @@
+"""The matcher over the embedded index: hybrid ranking, feedback, scope, explanations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shelfbridge.matching.analysis import default_analyzer
+from shelfbridge.matching.embedders.static import StaticEmbedder
+from shelfbridge.matching.index.base import IndexedRecord
+from shelfbridge.matching.index.embedded import EmbeddedIndex
+from shelfbridge.matching.ranking import Matcher, RankingSettings
+from shelfbridge.matching.types import MatchAttributes, MatchFilters, Scope, Target
+from tests.matching.fakes import HashModel
+
+T = Target.RESULTS
+ALL = Scope(unrestricted=True)
+TEXTS = {
+    1: "锂离子电池正极材料的制备。该材料提高了电池的能量密度。",
+    2: "固态电池电解质研究。电解质决定电池安全。",
+    3: "水产养殖中的鱼类病害防控技术。",
+    4: "鱼类饲料配方优化与养殖效益。",
+    5: "深度学习用于医学图像识别。",
+    6: "电池回收与梯次利用。",
+    7: "机密：新型电池隔膜配方。",
+}
+
+
+@pytest.fixture
+def matcher(tmp_path: Path) -> Matcher:
+    model = HashModel()
+    embedder = StaticEmbedder("static-test", model, model)
+    analyzer = default_analyzer()
+    embedder.fit(list(TEXTS.values()))
+    index = EmbeddedIndex(tmp_path / "ix")
+    vectors = embedder.embed_documents(list(TEXTS.values()))
+    index.upsert(
+        T,
+        [
+            IndexedRecord(
+                i,
+                f"R-{i}",
+                vectors[n],
+                analyzer.term_counts(text),
+                MatchAttributes(
+                    confidentiality="internal" if i == 7 else "public",
+                    owner_org_id=99 if i == 7 else None,
+                    kind="software" if i == 5 else "patent",
+                ),
+            )
+            for n, (i, text) in enumerate(TEXTS.items())
+        ],
+    )
+    return Matcher(index, embedder, analyzer)
+
+
+def load(ids: object) -> dict[int, str]:
+    return {i: TEXTS[i] for i in ids}  # type: ignore[attr-defined]
+
+
+def test_lexical_and_semantic_evidence_rank_the_battery_records_first(matcher: Matcher) -> None:
+    hits = matcher.search(T, "电池材料", MatchFilters(), ALL, 3)
+    assert hits[0][0] == 1
+    assert {h[0] for h in hits} <= {1, 2, 6, 7}
+
+
+def test_explanation_names_terms_passages_and_signals(matcher: Matcher) -> None:
+    hits = matcher.search(T, "电池正极材料", MatchFilters(), ALL, 2, text_loader=load)
+    record_id, score, explanation = hits[0]
+    assert record_id == 1
+    assert {"电池", "正极", "材料"} <= set(explanation.matched_terms)
+    assert explanation.passages and "正极材料" in explanation.passages[0]
+    assert set(explanation.signals) == {"lexical", "semantic", "neighbours"}
+    assert sum(explanation.signals.values()) == pytest.approx(score, abs=1e-3)
+
+
+def test_feedback_terms_are_reported_as_expanded(matcher: Matcher) -> None:
+    hits = matcher.search(T, "锂离子", MatchFilters(), ALL, 5)
+    expanded = {t for _, _, e in hits for t in e.expanded_terms}
+    assert expanded  # terms learned from the best records, absent from the query
+    assert not expanded & {"锂离子"}
+
+
+def test_it_never_returns_what_the_scope_hides(matcher: Matcher) -> None:
+    public = matcher.search(T, "电池隔膜配方", MatchFilters(), Scope(), 10)
+    assert 7 not in {h[0] for h in public}
+    owner = matcher.search(
+        T, "电池隔膜配方", MatchFilters(), Scope(owner_org_ids=frozenset({99})), 10
+    )
+    assert owner[0][0] == 7
+
+
+def test_filters_apply_to_every_round(matcher: Matcher) -> None:
+    hits = matcher.search(T, "电池", MatchFilters(kinds=("software",)), ALL, 10)
+    assert [h[0] for h in hits] == [5]
+
+
+def test_similar_finds_records_like_a_given_one_and_excludes_it(matcher: Matcher) -> None:
+    hits = matcher.similar(T, TEXTS[3], MatchFilters(), ALL, 2, exclude=[3])
+    assert 3 not in {h[0] for h in hits}
+    assert hits[0][0] == 4
+
+
+def test_a_matcher_without_feedback_or_smoothing_still_ranks(
+    tmp_path: Path, matcher: Matcher
+) -> None:
+    plain = Matcher(
+        matcher.backend,
+        matcher.embedder,
+        matcher.analyzer,
+        RankingSettings(feedback_documents=0, smoothing_weight=0.0),
+    )
+    hits = plain.search(T, "鱼类养殖", MatchFilters(), ALL, 2)
+    assert {h[0] for h in hits} == {3, 4}
+    assert all(h[2].signals["neighbours"] == 0 for h in hits)
+    assert all(not h[2].expanded_terms for h in hits)
+
+
+def test_empty_text_finds_nothing(matcher: Matcher) -> None:
+    assert matcher.search(T, "   ", MatchFilters(), ALL, 5) == []

@@ -1,0 +1,86 @@
+"""The static embedder: IDF-weighted term vectors mapped into the teacher's space, fitted on
+the corpus only, cached for other processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from shelfbridge.matching.embedders.base import CorpusFitted, Embedder, create_embedder
+from shelfbridge.matching.embedders.static import StaticEmbedder
+from tests.matching.fakes import HashModel
+
+CORPUS = [
+    "纳米材料的制备与表征",
+    "锂电池正极材料研究",
+    "水产养殖病害防控",
+    "鱼类养殖饲料配方",
+    "深度学习图像识别方法",
+    "神经网络模型压缩方法",
+] * 3
+
+
+def static(tmp_path: Path | None = None, **options: object) -> StaticEmbedder:
+    model = HashModel()
+    return StaticEmbedder("static-test", model, model, cache_dir=tmp_path, **options)  # type: ignore[arg-type]
+
+
+def test_it_is_an_embedder_fitted_on_the_corpus() -> None:
+    embedder = static()
+    assert isinstance(embedder, Embedder) and isinstance(embedder, CorpusFitted)
+    assert not embedder.fitted
+    embedder.fit(CORPUS)
+    assert embedder.fitted
+
+
+def test_documents_are_unit_vectors_and_similar_texts_are_near() -> None:
+    embedder = static()
+    embedder.fit(CORPUS)
+    v = embedder.embed_documents(["水产养殖饲料", "鱼类养殖病害", "神经网络图像识别"])
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2]
+
+
+def test_rare_terms_weigh_more_than_common_ones() -> None:
+    embedder = static()
+    embedder.fit(CORPUS + ["材料 方法"] * 30)  # 材料 and 方法 become very common
+    assert embedder._weight("纳米") > embedder._weight("材料")
+    assert embedder._weight("never-seen-term") >= embedder._weight("纳米")
+
+
+def test_short_queries_go_to_the_teacher_long_texts_take_the_static_path() -> None:
+    embedder = static(query_chars=10)
+    embedder.fit(CORPUS)
+    teacher = embedder.teacher
+    assert isinstance(teacher, HashModel)
+    embedder.embed_queries(["水产养殖", "一段很长的需求描述：我们需要一种新的鱼类养殖饲料配方"])
+    assert teacher.query_calls == ["水产养殖"]
+
+
+def test_the_fit_is_saved_and_another_instance_loads_it(tmp_path: Path) -> None:
+    first = static(tmp_path)
+    first.fit(CORPUS)
+    second = static(tmp_path)
+    assert second.fitted
+    texts = ["纳米材料", "养殖饲料"]
+    np.testing.assert_allclose(
+        first.embed_documents(texts), second.embed_documents(texts), atol=2e-3
+    )
+    assert isinstance(second.term_model, HashModel)
+    assert second.term_model.term_calls == []  # nothing embedded again
+
+
+def test_terms_the_fit_never_saw_are_embedded_on_the_fly() -> None:
+    embedder = static()
+    embedder.fit(CORPUS)
+    model = embedder.term_model
+    assert isinstance(model, HashModel)
+    model.term_calls.clear()
+    embedder.embed_documents(["量子计算"])
+    assert "量子" in model.term_calls
+
+
+def test_builtin_static_embedders_are_registered() -> None:
+    embedder = create_embedder("static-use-e5")
+    assert embedder.name == "static-use-e5" and embedder.dim == 384
