@@ -31,6 +31,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -235,15 +236,28 @@ class Built:
 
 
 def build_index(
-    docs: Sequence[str], embedder_name: str, directory: Path, *, batch: int = 5000
+    docs: Sequence[str],
+    embedder_name: str,
+    directory: Path,
+    *,
+    batch: int = 5000,
+    fit_cache: Path | None = None,
 ) -> Built:
+    """Fit the embedder (or reuse a fit of the same corpus from ``fit_cache``), analyse,
+    embed and index ``docs``."""
     analyzer = default_analyzer()
     started = time.perf_counter()
+    state = directory / "embedders" / embedder_name
+    cached = fit_cache / embedder_name if fit_cache is not None else None
+    if cached is not None and (cached / "state.json").exists():
+        shutil.copytree(cached, state, dirs_exist_ok=True)
     embedder = create_embedder(embedder_name, cache_dir=directory / "embedders")
     counts = [analyzer.term_counts(d) for d in docs]
     fit = getattr(embedder, "fit", None)
-    if callable(fit):
+    if callable(fit) and not (state / "state.json").exists():
         fit(counts, texts=list(docs))
+        if cached is not None:
+            shutil.copytree(state, cached, dirs_exist_ok=True)
     index = EmbeddedIndex(directory / "index")
     vectors = []
     for start in range(0, len(docs), batch):
@@ -286,7 +300,9 @@ VARIANTS = {
 }
 
 
-def quality(embedders: list[str], workdir: Path, reference: bool) -> list[str]:
+def quality(
+    embedders: list[str], workdir: Path, reference: bool, fit_cache: Path | None = None
+) -> list[str]:
     texts, tasks = corpora()
     rows: dict[str, dict[str, dict[str, float]]] = {}
     held: dict[str, dict[str, float]] = {}
@@ -312,7 +328,12 @@ def quality(embedders: list[str], workdir: Path, reference: bool) -> list[str]:
             record("RRF(BM25, USE dense)", task, rrf(bm25[task.corpus], dense)(task.queries))
     for name in embedders:
         built = {
-            corpus: build_index(docs, name, workdir / name / corpus)
+            corpus: build_index(
+                docs,
+                name,
+                workdir / name / corpus,
+                fit_cache=fit_cache / corpus if fit_cache is not None else None,
+            )
             for corpus, docs in texts.items()
         }
         timings[name] = sum(b.seconds for b in built.values())
@@ -497,6 +518,12 @@ def main() -> None:
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--no-reference", action="store_true", help="skip the USE dense rows")
     parser.add_argument("--workdir", default=None)
+    parser.add_argument(
+        "--fit-cache",
+        default=None,
+        help="keep (and reuse) the quality corpora's embedder fits here; a reused fit is "
+        "marked in the table and its time is not a fit's",
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--worker-size", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--worker-dir", default=None, help=argparse.SUPPRESS)
@@ -517,7 +544,10 @@ def main() -> None:
         )
         if not args.skip_quality:
             print("## Quality\n")
-            print("\n".join(quality(embedders, workdir, not args.no_reference)), flush=True)
+            cache = Path(args.fit_cache) if args.fit_cache else None
+            print("\n".join(quality(embedders, workdir, not args.no_reference, cache)), flush=True)
+            if cache is not None:
+                print("- embedder fits reused from --fit-cache where present (times exclude them)")
         if not args.skip_speed:
             sizes = [int(s) for s in args.sizes.split(",") if s]
             print(

@@ -1,11 +1,13 @@
 """schemathesis against ``/api/v1/openapi.json``: every operation of the JSON API, with
 requests generated from the document itself (examples, coverage of boundaries and of invalid
-values, then random cases), each sent as six identities: anonymous, an officer and a
-researcher of university A, an officer and an admin of university B, and a user of enterprise
-E1. Every response passes all of schemathesis' checks (no server error, documented status,
-content type, headers and body, invalid requests refused, valid ones accepted), at least
-5,000 requests in all, the same requests on every run (derandomized, no example database),
-on SQLite and PostgreSQL alike (``make test`` runs both in CI).
+values, then random cases), on a fresh database per operation holding two universities and an
+enterprise with public, partners and internal records. Six identities send them: anonymous,
+an officer and a researcher of university A, an officer and an admin of university B, and a
+user of enterprise E1; a valid request goes out as all six, an invalid one as anonymous and
+one of the others in turn. Every response passes all of schemathesis' checks (no server
+error; documented status, content type, headers and body; invalid requests refused, valid
+ones accepted), at least 5,000 requests in all, the same requests on every run (derandomized,
+no example database), on SQLite and PostgreSQL alike (``make test`` runs both in CI).
 
 One check is narrowed, not switched off: a schema-valid request refused with 422 (ST202)
 passes only when every problem names a field whose rule the document states in words because
@@ -195,6 +197,9 @@ def _document() -> dict[str, Any]:
     return document
 
 
+# Loaded at import, not from a fixture: schemathesis' lazy ``from_fixture`` (4.32) sets
+# ``Function._nodeid``, which pytest 9.2 no longer has. One test item per operation; the tally
+# adds their requests up.
 schema = schemathesis.openapi.from_dict(_document())
 OPERATIONS = [f"{r.ok().method.upper()} {r.ok().path}" for r in schema.get_all_operations()]
 

@@ -87,15 +87,20 @@ Kinds = Annotated[
 Regions = Annotated[
     list[Annotated[str, StringConstraints(pattern=r"^\d{6}$")]] | None,
     Query(
-        description="GB/T 2260 code of a province, city or county that the reference data "
-        "knows (repeat for several)."
+        description="GB/T 2260 code of a province, city or county (repeat for several); a "
+        "code the reference data does not know matches nothing."
     ),
 ]
 Clusters = Annotated[
     list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]] | None,
-    Query(description="Key of a city cluster of the reference data, e.g. yangtze_river_delta."),
+    Query(
+        description="Key of a city cluster, e.g. yangtze_river_delta; a key the reference "
+        "data does not know matches nothing."
+    ),
 ]
-Trl = Annotated[int | None, Query(ge=1, le=9)]
+Trl = Annotated[
+    int | None, Query(ge=1, le=9, description="A lowest above the highest matches nothing.")
+]
 Disciplines = Annotated[
     list[Annotated[str, StringConstraints(max_length=100)]] | None,
     Query(description="Discipline (repeat for several)."),
@@ -153,7 +158,8 @@ def _filters(
         industries=industry or (),
         org_kinds=org_kind or (),
     )
-    return service.resolve_filters(session, given, target)
+    # As the registry's list filters: an unknown region or cluster matches nothing.
+    return service.resolve_filters(session, given, target, strict=False)
 
 
 def build_router() -> APIRouter:

@@ -50,6 +50,9 @@ class RankingSettings:
     feedback_lexical_weight: float = 0.3
     smoothing_neighbours: int = 5
     smoothing_weight: float = 1.0
+    # a first round whose best record leads the next by this much (in fused z units) is a
+    # known-item answer: feedback and smoothing, made for topical queries, are skipped
+    confident_margin: float = 0.5
     similar_terms: int = 32  # a record used as a query keeps its strongest terms
     passages: int = 2
     bm25: BM25Parameters = DEFAULT_BM25
@@ -149,7 +152,9 @@ class Matcher:
             return []
         expanded: dict[str, float] = {}
         final = first
-        if s.feedback_documents > 0:
+        ordered = np.sort(first.scores)[::-1]
+        confident = len(ordered) > 1 and ordered[0] - ordered[1] >= s.confident_margin
+        if s.feedback_documents > 0 and not confident:
             top = [i for i in first.ids if i not in excluded][: s.feedback_documents]
             if top:
                 vector2 = self._rocchio(target, vector, top)
@@ -164,7 +169,7 @@ class Matcher:
         keep = [final.ids.index(i) for i in ids]
         scores = final.scores[keep]
         lexical, semantic = final.lexical[keep], final.semantic[keep]
-        neighbours = self._smoothing(target, ids, scores)
+        neighbours = np.zeros(len(ids)) if confident else self._smoothing(target, ids, scores)
         total = scores + neighbours
         order = np.lexsort((np.array(ids), -total))[:limit]
         chosen = [ids[i] for i in order]

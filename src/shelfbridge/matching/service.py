@@ -176,13 +176,19 @@ class FilterInput:
     org_kinds: Sequence[str] = ()
 
 
-def resolve_filters(session: Session, given: FilterInput, target: Target) -> MatchFilters:
+def resolve_filters(
+    session: Session, given: FilterInput, target: Target, *, strict: bool = True
+) -> MatchFilters:
     """Check the filters and turn regions and city clusters into region code prefixes.
 
     A region and a cluster together keep the records in both. Raises
-    :class:`ValidationFailed` naming every filter value that cannot be right.
+    :class:`ValidationFailed` naming every filter value that cannot be right. With
+    ``strict=False`` (the API, like the registry's list filters) a well-formed region code or
+    cluster key that the reference data does not know, and a TRL range whose lowest level is
+    above its highest, are no error: they match nothing.
     """
     problems: list[FieldProblem] = []
+    nothing = False  # lenient: a filter that no record can pass
     # A kind of the other vocabulary (a result kind for organisations) matches nothing.
     kinds_known = v.ORGANIZATION_KINDS.keys() | v.RESULT_KINDS.keys()
     for kind in given.kinds:
@@ -195,9 +201,11 @@ def resolve_filters(session: Session, given: FilterInput, target: Target) -> Mat
         if level is not None and not 1 <= level <= 9:
             problems.append(FieldProblem(name, "A TRL is a whole number from 1 to 9."))
     if given.trl_min is not None and given.trl_max is not None and given.trl_min > given.trl_max:
-        problems.append(
-            FieldProblem("trl_max", "The highest TRL must not be below the lowest TRL.")
-        )
+        if strict:
+            problems.append(
+                FieldProblem("trl_max", "The highest TRL must not be below the lowest TRL.")
+            )
+        nothing = True
     industries = tuple(i.upper() for i in given.industries)
     if industries:
         known = set(
@@ -219,12 +227,13 @@ def resolve_filters(session: Session, given: FilterInput, target: Target) -> Mat
             session.scalars(select(Region.code).where(Region.code.in_(list(given.regions))))
         )
         for code in given.regions:
-            if code not in known_regions:
+            if code in known_regions:
+                region_prefixes.append(region_prefix(code))
+            elif strict:
                 problems.append(
                     FieldProblem("region", "Unknown region code “{value}”.", {"value": code})
                 )
-            else:
-                region_prefixes.append(region_prefix(code))
+        nothing = nothing or not region_prefixes
     cluster_prefixes: list[str] = []
     if given.clusters:
         members: dict[str, list[str]] = {}
@@ -235,18 +244,21 @@ def resolve_filters(session: Session, given: FilterInput, target: Target) -> Mat
         ).all():
             members.setdefault(key, []).append(region_prefix(code))
         for key in given.clusters:
-            if key not in members:
+            if key in members:
+                cluster_prefixes.extend(members[key])
+            elif strict:
                 problems.append(
                     FieldProblem("cluster", "Unknown city cluster “{value}”.", {"value": key})
                 )
-            else:
-                cluster_prefixes.extend(members[key])
+        nothing = nothing or not cluster_prefixes
     for discipline in given.disciplines:
         if len(discipline) > 100:
             problems.append(FieldProblem("discipline", "At most {max} characters.", {"max": 100}))
     if problems:
         raise ValidationFailed(problems)
     prefixes = _intersect_regions(region_prefixes, cluster_prefixes, bool(given.clusters))
+    if nothing:
+        prefixes = (NOWHERE,)
     return applicable(
         MatchFilters(
             kinds=tuple(dict.fromkeys(given.kinds)),
@@ -565,12 +577,16 @@ class MatchRuntime:
         backend.clear(target)
         done = 0
         progress(target.value, 0, total)
+        indexed = 0
         with self.database.unit_of_work(write=False) as session:
             for batch in docs.iter_documents(session, target, batch=EMBED_BATCH):
-                backend.upsert(target, self.records_for(target, batch))
+                kept = [d for d in batch if _matchable(d)]
+                if kept:
+                    backend.upsert(target, self.records_for(target, kept))
+                indexed += len(kept)
                 done += len(batch)
                 progress(target.value, done, max(total, done))
-        return done
+        return indexed
 
     # ------------------------------------------------------------------ sync
     def apply_changes(self, changes: sync.Changes) -> None:
@@ -589,10 +605,10 @@ class MatchRuntime:
             current_actor.reset(token)
 
     def refresh(self, session: Session, target: Target, ids: Sequence[int]) -> None:
-        """Upsert the records that exist, delete from the index those that do not."""
+        """Upsert the records that exist (and have text), delete the others from the index."""
         for start in range(0, len(ids), EMBED_BATCH):
             chunk = ids[start : start + EMBED_BATCH]
-            found = docs.load_documents(session, target, chunk)
+            found = [d for d in docs.load_documents(session, target, chunk) if _matchable(d)]
             if found:
                 self.backend.upsert(target, self.records_for(target, found))
             gone = sorted(set(chunk) - {d.record_id for d in found})
@@ -634,6 +650,12 @@ BUILTIN_BACKENDS = {
 }
 BUILTIN_EMBEDDERS = "shelfbridge.matching.embedders"
 EMBEDDER_FOLDER = "embedders"  # what a corpus-fitted embedder learned, under the data directory
+
+
+def _matchable(document: MatchDocument) -> bool:
+    """A record with no matched text (a person with neither expertise nor public results)
+    is left out of the index: nothing could ever match it but by accident."""
+    return bool(document.text.strip())
 
 
 def _create_backend(runtime: MatchRuntime) -> Any:

@@ -209,7 +209,9 @@ class Checker:
     """Checks chunks of raw records of one file in this process and spools the good rows of
     each chunk, with the chunk's index, in the order it gets them."""
 
-    def __init__(self, session: Session, spec: RecordSpec, maker: RowMaker, spool: IO[bytes]):
+    def __init__(
+        self, session: Session, spec: RecordSpec, maker: RowMaker, spool: IO[bytes]
+    ) -> None:
         self.session = session
         self.spec = spec
         self.maker = maker
@@ -228,13 +230,13 @@ def check_stream(
     kind: str,
     maker: RowMaker,
     spool: IO[bytes],
-    chunks: Iterable[tuple[int, list[tuple[int, Any]]]],
+    incoming: Iterable[tuple[int, list[tuple[int, Any]]]],
     tick: Callable[[int], None] = lambda rows: None,
 ) -> ShareResult:
-    """Check chunks given as (index, records) as they come: a second checker's work."""
+    """Check chunks given as (index, records) as they come: the helper's work."""
     with database.unit_of_work(write=False) as session:
         checker = Checker(session, SPECS[kind], maker, spool)
-        for index, records in chunks:
+        for index, records in incoming:
             checker.check(index, records)
             tick(len(records))
     return checker.result
@@ -454,33 +456,33 @@ def run_check(
     helper: _Helper | None = None
     results: list[ShareResult] = []
     try:
-        with (
-            database.unit_of_work(write=False) as session,
-            spools[0].open("wb") as spool,
-            open_reader(path, fmt) as reader,
-        ):
-            if _parallel(database, path, fmt):
-                spools.append(folder / "share-1.spool")
-                helper = _Helper(
-                    {
-                        "url": database.url,
-                        "actor": current_actor.get(),
-                        "kind": spec.kind,
-                        "maker": reader.maker,
-                        "spool": str(spools[1]),
-                    }
-                )
-            checker = Checker(session, spec, reader.maker, spool)
+        with database.unit_of_work(write=False) as session, spools[0].open("wb") as spool:
+            checker: Checker | None = None
+            fatal: FieldProblem | None = None
             try:
-                for index, records in enumerate(chunks(reader.records())):
-                    if helper is None or not helper.offer(index, records):
-                        checker.check(index, records)
-                        advance(len(records))
-                    if helper is not None:
-                        helper.poll(advance)
+                with open_reader(path, fmt) as reader:
+                    if _parallel(database, path, fmt):
+                        spools.append(folder / "share-1.spool")
+                        helper = _Helper(
+                            {
+                                "url": database.url,
+                                "actor": current_actor.get(),
+                                "kind": spec.kind,
+                                "maker": reader.maker,
+                                "spool": str(spools[1]),
+                            }
+                        )
+                    checker = Checker(session, spec, reader.maker, spool)
+                    for index, records in enumerate(chunks(reader.records())):
+                        if helper is None or not helper.offer(index, records):
+                            checker.check(index, records)
+                            advance(len(records))
+                        if helper is not None:
+                            helper.poll(advance)
             except FileProblem as problem:
-                checker.result.fatal = problem.problem()
-            results.append(checker.result)
+                fatal = problem.problem()
+            results.append(checker.result if checker is not None else ShareResult())
+            results[0].fatal = fatal
         if helper is not None:
             helped = helper.finish(advance)
             if helped is None:
