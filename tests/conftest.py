@@ -191,6 +191,21 @@ def run_cli(db_url: str) -> Any:
     return invoke
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Commands that fall back to the settings' data directory (demo load, index rebuild) write
+    under a folder of this run, never into the checkout's ``var/``. One folder for the session,
+    so that the embedder's term cache is fitted once; each index records its database."""
+    folder = tmp_path_factory.mktemp("data")
+    previous = os.environ.get("SHELFBRIDGE_DATA_DIR")
+    os.environ["SHELFBRIDGE_DATA_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("SHELFBRIDGE_DATA_DIR", None)
+    else:
+        os.environ["SHELFBRIDGE_DATA_DIR"] = previous
+
+
 @pytest.fixture(autouse=True)
 def act_as_system() -> Iterator[None]:
     """Direct service calls in tests act as the platform (as the CLI does); web requests set

@@ -98,28 +98,38 @@ def _stale(last: datetime | None, now: datetime) -> bool:
 
 
 CREDENTIALS_KEPT = 1024
-_kept: OrderedDict[tuple[str, str], tuple[Hashable, Sequence[Any]]] = OrderedDict()
+_kept: OrderedDict[tuple[int, str], tuple[Hashable, Sequence[Any]]] = OrderedDict()
 _kept_lock = threading.Lock()
+
+
+def _kept_rows(database: Database, query: Any, digest: str) -> tuple[Hashable | None, Any]:
+    """The database's state now, and the rows of ``query`` for a credential's digest if they
+    were read in that very state (None otherwise). A state names its database, so rows of one
+    database never answer for another."""
+    state = state_of(database.reader).current()
+    if state is None:
+        return None, None
+    with _kept_lock:
+        found = _kept.get((id(query), digest))
+        if found is None or found[0] != state:
+            return state, None
+        _kept.move_to_end((id(query), digest))
+        return state, found[1]
 
 
 def _credential_rows(database: Database, query: Any, digest: str) -> Sequence[Any]:
     """The rows of ``query`` for a credential's digest, read again only when the database has
     changed since they were last read (the state is read first, so that the rows are at least
-    as new as the state they are kept under; a state names its database, so rows of one
-    database never answer for another)."""
-    state = state_of(database.reader).current()
-    key = ("session" if query is SESSION_QUERY else "token", digest)
-    if state is not None:
-        with _kept_lock:
-            found = _kept.get(key)
-            if found is not None and found[0] == state:
-                _kept.move_to_end(key)
-                return found[1]
+    as new as the state they are kept under)."""
+    state, kept = _kept_rows(database, query, digest)
+    if kept is not None:
+        rows: Sequence[Any] = kept
+        return rows
     with database.reader.connect() as connection:
-        rows: Sequence[Any] = connection.execute(query, {"digest": digest}).all()
+        rows = connection.execute(query, {"digest": digest}).all()
     if state is not None:
         with _kept_lock:
-            _kept[key] = (state, rows)
+            _kept[(id(query), digest)] = (state, rows)
             while len(_kept) > CREDENTIALS_KEPT:
                 _kept.popitem(last=False)
     return rows
@@ -166,6 +176,31 @@ def resolve_token(
         return Refused("malformed token")
     now = runtime.now()
     rows = _credential_rows(database, TOKEN_QUERY, tokens.digest(secret))
+    outcome = _token_outcome(database, rows, now, touch=True)
+    assert outcome is not None  # touch=True always answers
+    return outcome
+
+
+def known_token(
+    database: Database, secret: str, runtime: AccountsRuntime
+) -> Authenticated | Refused | None:
+    """What :func:`resolve_token` would answer, when memory alone can tell: the token's rows
+    were read in the database's present state and using it writes nothing (``last_used_at``
+    is fresh). For the event loop, which then needs no trip through the thread pool; None when
+    the answer needs the database."""
+    if not tokens.TOKEN_PATTERN.fullmatch(secret):
+        return Refused("malformed token")
+    _state, rows = _kept_rows(database, TOKEN_QUERY, tokens.digest(secret))
+    if rows is None:
+        return None
+    return _token_outcome(database, rows, runtime.now(), touch=False)
+
+
+def _token_outcome(
+    database: Database, rows: Sequence[Any], now: datetime, *, touch: bool
+) -> Authenticated | Refused | None:
+    """The answer for a token's rows; None when ``last_used_at`` needs writing and ``touch``
+    is false."""
     if not rows:
         return Refused("unknown token")
     token_id, expires_at, last_used_at, revoked_at = rows[0][:4]
@@ -177,6 +212,8 @@ def resolve_token(
     if disabled_at is not None:
         return Refused("user disabled", user_id)
     if _stale(last_used_at, now):
+        if not touch:
+            return None
         with database.writer.begin() as connection:
             connection.execute(
                 update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)

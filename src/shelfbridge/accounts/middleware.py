@@ -27,7 +27,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shelfbridge.accounts import csrf, security
 from shelfbridge.accounts.actor import ANONYMOUS
 from shelfbridge.accounts.actor import current_actor as request_actor
-from shelfbridge.accounts.authn import Authenticated, Refused, resolve_session, resolve_token
+from shelfbridge.accounts.authn import (
+    Authenticated,
+    Refused,
+    known_token,
+    resolve_session,
+    resolve_token,
+)
 from shelfbridge.accounts.config import AccountsRuntime
 from shelfbridge.accounts.errors import InvalidToken
 from shelfbridge.accounts.sessions import SESSION_COOKIE
@@ -76,7 +82,12 @@ class AccountsMiddleware:
         found: Authenticated | None = None
         scheme, _, credential = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer":
-            outcome = await run_in_threadpool(resolve_token, database, credential.strip(), runtime)
+            token = credential.strip()
+            # From memory on the event loop when it can tell (authn.known_token), else in a
+            # thread: a hop through the thread pool costs more than the rest of the lookup.
+            outcome = known_token(database, token, runtime) or await run_in_threadpool(
+                resolve_token, database, token, runtime
+            )
             if isinstance(outcome, Refused):
                 security.note(
                     "denied",

@@ -11,10 +11,14 @@ from typing import Any
 from shelfbridge.core.errors import FieldProblem, ValidationFailed
 from shelfbridge.core.i18n import N_
 from shelfbridge.core.money import MoneyError, parse_yuan
+from shelfbridge.web.deps import MAX_ID
 
 REQUIRED = N_("This field is required.")
 MAX_SHARES = 10**15
 MAX_WEIGHT = Decimal("100000000")
+# The days the ledger takes: deadlines and terms are computed years ahead of them.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
 
 
 class Fields:
@@ -65,15 +69,25 @@ class Fields:
     def day(self, name: str, *, required: bool = False) -> date | None:
         value = self.raw.get(name)
         if isinstance(value, date):
-            return value
-        text = self.text(name, required=required, max_length=20)
-        if text is None:
+            found = value
+        else:
+            text = self.text(name, required=required, max_length=20)
+            if text is None:
+                return None
+            try:
+                found = date.fromisoformat(text)
+            except ValueError:
+                self.problem(name, N_("“{value}” is not a day such as 2024-05-01."), value=text)
+                return None
+        if not FIRST_DAY <= found <= LAST_DAY:
+            self.problem(
+                name,
+                N_("Give a day from {first} to {last}."),
+                first=FIRST_DAY.isoformat(),
+                last=LAST_DAY.isoformat(),
+            )
             return None
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            self.problem(name, N_("“{value}” is not a day such as 2024-05-01."), value=text)
-            return None
+        return found
 
     def yuan(self, name: str, *, required: bool = False) -> Decimal | None:
         value = self.raw.get(name)
@@ -100,7 +114,7 @@ class Fields:
         return int(text)
 
     def ident(self, name: str, *, required: bool = False) -> int | None:
-        return self.whole(name, required=required, maximum=2**63 - 1)
+        return self.whole(name, required=required, maximum=MAX_ID)
 
     def flag(self, name: str) -> bool:
         value = self.raw.get(name)

@@ -12,6 +12,7 @@ from shelfbridge.accounts import policy
 from shelfbridge.matching import service
 from shelfbridge.matching.types import Hit, MatchFilters, Target
 from shelfbridge.registry import vocabularies as v
+from shelfbridge.registry.schemas import FILLED, NO_NUL, REGION_PATTERN
 from shelfbridge.web.deps import PROBLEM_RESPONSES, ReadSession, RecordId
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -85,7 +86,7 @@ Kinds = Annotated[
     ),
 ]
 Regions = Annotated[
-    list[Annotated[str, StringConstraints(pattern=r"^\d{6}$")]] | None,
+    list[Annotated[str, StringConstraints(pattern=REGION_PATTERN)]] | None,
     Query(
         description="GB/T 2260 code of a province, city or county (repeat for several); a "
         "code the reference data does not know matches nothing."
@@ -102,7 +103,7 @@ Trl = Annotated[
     int | None, Query(ge=1, le=9, description="A lowest above the highest matches nothing.")
 ]
 Disciplines = Annotated[
-    list[Annotated[str, StringConstraints(max_length=100)]] | None,
+    list[Annotated[str, StringConstraints(max_length=100, pattern=NO_NUL)]] | None,
     Query(description="Discipline (repeat for several)."),
 ]
 Industries = Annotated[
@@ -175,7 +176,7 @@ def build_router() -> APIRouter:
             Query(
                 min_length=1,
                 max_length=service.QUERY_MAX,
-                pattern=r"\S",
+                pattern=FILLED,
                 description="What you are looking for, in Chinese or English.",
             ),
         ],

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict, JsonValue
 
@@ -22,7 +22,8 @@ from shelfbridge.matching.models import (
     SOURCE_KINDS,
     VERDICTS,
 )
-from shelfbridge.web.deps import PROBLEM_RESPONSES, ReadSession, RecordId, WriteSession
+from shelfbridge.registry.schemas import NO_NUL
+from shelfbridge.web.deps import MAX_ID, PROBLEM_RESPONSES, ReadSession, RecordId, WriteSession
 
 ROUTES = {
     "create_match_feedback": policy.SIGNED_IN,
@@ -30,15 +31,13 @@ ROUTES = {
     "list_feedback_on_result": policy.SIGNED_IN,
     "list_feedback_on_demand": policy.SIGNED_IN,
 }
-FeedbackId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-
-
-MAX_ID = 2**53 - 1  # exact as a JSON number; ids never come near it
 
 
 def _documented(kind: str, *, nullable: bool, **rules: JsonValue) -> Callable[[JsonDict], None]:
-    """The field as the document states it. The code itself takes any value, so that the
-    service checks each one and names the problem in the caller's language."""
+    """The field as the document states it. The model itself checks only the type and what
+    must never reach the service (an id out of the database's range, text a database cannot
+    store or a query longer than the column); the service checks the rest and names each
+    problem in the caller's language."""
 
     def edit(schema: JsonDict) -> None:
         schema.pop("anyOf", None)
@@ -51,9 +50,9 @@ def _documented(kind: str, *, nullable: bool, **rules: JsonValue) -> Callable[[J
 class FeedbackIn(BaseModel):
     """One verdict on one match.
 
-    The document states the shape (required fields, codes, lengths); the service checks every
-    field itself after the caller's right to give feedback, so that a caller who may not give
-    any is refused as such (403) and each problem is named in the caller's language. Rules
+    The document states the shape (required fields, codes, lengths); the service checks the
+    fields (see :func:`_documented`) after the caller's right to give feedback, so that a
+    caller who may not give any is refused as such (403) and each problem is named. Rules
     beyond the shape: ``source_id`` is required for a demand or result source and ``query``
     (not blank) for a free-text one; both records must exist and be visible to the caller
     (404 otherwise); ``organization_id`` must be one the caller acts for, and is required when
@@ -72,13 +71,17 @@ class FeedbackIn(BaseModel):
     )
     source_id: int | None = Field(
         None,
+        ge=1,
+        le=MAX_ID,
         description="The demand or result matched from (required unless source_kind is query).",
         json_schema_extra=_documented("integer", nullable=True, minimum=1, maximum=MAX_ID),
     )
     query: str | None = Field(
         None,
+        max_length=QUERY_MAX,
+        pattern=NO_NUL,
         description="The text searched for (required, not blank, when source_kind is query).",
-        json_schema_extra=_documented("string", nullable=True, maxLength=QUERY_MAX),
+        json_schema_extra=_documented("string", nullable=True, maxLength=QUERY_MAX, pattern=NO_NUL),
     )
     matched_kind: str | None = Field(
         None,
@@ -87,6 +90,8 @@ class FeedbackIn(BaseModel):
     )
     matched_id: int | None = Field(
         None,
+        ge=1,
+        le=MAX_ID,
         description="The matched record.",
         json_schema_extra=_documented("integer", nullable=False, minimum=1, maximum=MAX_ID),
     )
@@ -97,11 +102,16 @@ class FeedbackIn(BaseModel):
     )
     comment: str | None = Field(
         None,
+        pattern=NO_NUL,
         description="Optional.",
-        json_schema_extra=_documented("string", nullable=True, maxLength=COMMENT_MAX),
+        json_schema_extra=_documented(
+            "string", nullable=True, maxLength=COMMENT_MAX, pattern=NO_NUL
+        ),
     )
     organization_id: int | None = Field(
         None,
+        ge=1,
+        le=MAX_ID,
         description="The organisation acted for: one where the caller is an org admin, "
         "officer or enterprise user (required when there are several).",
         json_schema_extra=_documented("integer", nullable=True, minimum=1, maximum=MAX_ID),
@@ -172,7 +182,7 @@ def build_router() -> APIRouter:
         response_class=Response,
         name="delete_match_feedback",
     )
-    def delete_feedback(feedback_id: FeedbackId, session: WriteSession) -> Response:
+    def delete_feedback(feedback_id: RecordId, session: WriteSession) -> Response:
         """Delete feedback one gave (platform admins may delete any)."""
         feedback_service.delete(session, feedback_id)
         return Response(status_code=204)

@@ -111,10 +111,10 @@ class Segment:
 
     def term_counts(self, row: int) -> dict[str, int]:
         start, end = int(self.doc_indptr[row]), int(self.doc_indptr[row + 1])
-        return {
-            self.terms[int(c)]: int(tf)
-            for c, tf in zip(self.doc_terms[start:end], self.doc_tf[start:end], strict=True)
-        }
+        columns = np.asarray(self.doc_terms[start:end]).tolist()
+        counts = np.asarray(self.doc_tf[start:end]).tolist()
+        terms = self.terms
+        return {terms[c]: tf for c, tf in zip(columns, counts, strict=True)}
 
     def records(self, rows: I64) -> list[IndexedRecord]:
         vectors = self.vectors32(rows)
