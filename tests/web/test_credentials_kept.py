@@ -29,7 +29,10 @@ def test_a_kept_token_answers_without_the_database_until_anything_is_committed(
     token = auth.api_token(client, "kept")
     runtime = app.state.accounts
     assert known_token(database, token, runtime) is None  # never read yet
-    assert isinstance(resolve_token(database, token, runtime), Authenticated)  # reads, keeps
+    # The first use writes last_used_at (a commit: what it read is already old); the second
+    # reads again and keeps the rows.
+    for _ in range(2):
+        assert isinstance(resolve_token(database, token, runtime), Authenticated)
 
     def no_database(*_args: Any, **_kwargs: Any) -> Any:
         raise AssertionError("the database was asked")
@@ -58,6 +61,8 @@ def test_a_kept_token_due_to_be_touched_goes_to_the_database(
     auth.create_user(database, "touched")
     token = auth.api_token(client, "touched")
     runtime = app.state.accounts
-    assert isinstance(resolve_token(database, token, runtime), Authenticated)
+    for _ in range(2):
+        assert isinstance(resolve_token(database, token, runtime), Authenticated)
+    assert isinstance(known_token(database, token, runtime), Authenticated)
     monkeypatch.setattr(authn, "TOUCH_EVERY", authn.TOUCH_EVERY * 0)  # always stale
     assert known_token(database, token, runtime) is None  # writing last_used_at needs a thread

@@ -10,9 +10,12 @@ see :func:`flush`.
 - Reads of non-public records are many (a signed-in member paging through a list notes one
   per internal row it sees): they wait in a buffer of the process and are written together,
   in one transaction, once :data:`FLUSH_EVERY` events are waiting or the oldest has waited
-  :data:`FLUSH_AFTER` seconds (a background thread), and when the process exits or the
-  database's engine is disposed. One write a second instead of one per request keeps
-  SQLite's write lock free for the application's own writes.
+  :data:`FLUSH_AFTER` seconds (a background thread), when the application shuts down (its
+  lifespan calls :func:`drain`), when the process exits, and when the database's engine is
+  disposed. One write every two seconds instead of one per request keeps SQLite's write lock
+  free for the application's own writes, and every commit starts the lists remembered by
+  ``registry.repository`` afresh, so fewer commits keep them useful. A process killed outright
+  loses the reads of its last two seconds.
 - A write that fails loses nothing: the events go back to the front of the buffer, the failure
   is logged, and the write is tried again (after 1, 2, 4, … up to 60 seconds). Only if
   :data:`MAX_WAITING` events pile up are the oldest given up, and each of those is logged in
@@ -41,7 +44,7 @@ from shelfbridge.core.models import utcnow
 logger = logging.getLogger(__name__)
 
 FLUSH_EVERY = 200  # events waiting
-FLUSH_AFTER = 1.0  # seconds the oldest has waited
+FLUSH_AFTER = 2.0  # seconds the oldest has waited
 MAX_WAITING = 100_000  # beyond this the oldest are logged and given up
 RETRY_MAX = 60.0  # seconds between tries of a failing write, at most
 

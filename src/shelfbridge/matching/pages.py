@@ -31,8 +31,7 @@ from shelfbridge.matching.types import Hit, MatchFilters, Target
 from shelfbridge.registry import repository
 from shelfbridge.registry import vocabularies as v
 from shelfbridge.registry.models import CityCluster, Organization, Result
-from shelfbridge.registry.pages.common import Lookups, is_htmx, query_string, render
-from shelfbridge.registry.pages.records import FormData
+from shelfbridge.registry.pages.common import FormData, Lookups, is_htmx, query_string, render
 from shelfbridge.web.deps import ReadSession, RecordId, WriteSession
 
 ROUTES = {
