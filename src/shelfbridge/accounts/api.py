@@ -18,7 +18,7 @@ from shelfbridge.accounts.login import sign_in
 from shelfbridge.accounts.models import ApiToken, User
 from shelfbridge.accounts.schemas import MembershipOut, MeOut, TokenCreated, TokenOut, TokenRequest
 from shelfbridge.core.database import Database
-from shelfbridge.web.deps import ReadSession, WriteSession
+from shelfbridge.web.deps import ReadSession, RecordId, WriteSession
 from shelfbridge.web.errors import render_error
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -95,7 +95,7 @@ def build_router() -> APIRouter:
         "/tokens/{token_id}", status_code=204, response_class=Response, name="revoke_api_token"
     )
     def revoke_token(
-        token_id: int, actor: SignedInActor, session: WriteSession, runtime: Runtime
+        token_id: RecordId, actor: SignedInActor, session: WriteSession, runtime: Runtime
     ) -> Response:
         """Revoke one of the caller's tokens; it is refused from the next request on."""
         assert actor.user_id is not None
