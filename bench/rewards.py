@@ -1,17 +1,20 @@
 """Rewards benchmark: distribute 10,000 income records among 5 contributors each, end to end.
 
-    python bench/rewards.py [--records 10000] [--contributors 5] [--pg URL]
+    python bench/rewards.py [--records 10000] [--contributors 5] [--chunk 500] [--pg URL]
 
 End to end means what a request does: one write transaction per income record that locks the
 record, refuses a second distribution, reads the unit's policy, resolves the reward rules of
 its jurisdiction and day, sizes the pool, splits it with ``core.money.allocate``, inserts the
 distribution and its lines under ``UNIQUE (income_record_id)`` and writes the hash-chained
-audit events, then commits. It runs on SQLite (a fresh file) and, when ``--pg`` or
-``SHELFBRIDGE_BENCH_PG_URL`` names a PostgreSQL server, on a throwaway database there (dropped
-afterwards) as a login member of ``shelfbridge_app``, so row-level security applies as in
-production. The floor, measured in the same run, is the plain allocation arithmetic: the same
-pools split by ``core.money.allocate`` with the same weights, no database. Setting up the
-records (assets, deals, income through the services) is timed apart. Not part of the tests.
+audit events, then commits. The batch path (``distribute_many``, what ``shelfbridge rewards
+distribute`` runs) distributes another set of the same size, ``--chunk`` records per
+transaction, with the same checks, rows and audit events. It runs on SQLite (a fresh file)
+and, when ``--pg`` or ``SHELFBRIDGE_BENCH_PG_URL`` names a PostgreSQL server, on a throwaway
+database there (dropped afterwards) as a login member of ``shelfbridge_app``, so row-level
+security applies as in production. The floor, measured in the same run, is the plain
+allocation arithmetic: the same pools split by ``core.money.allocate`` with the same weights,
+no database. Setting up the records (assets, deals, income through the services) is timed
+apart. Not part of the tests.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ def weights_for(contributors: int) -> list[int]:
     return [contributors - i for i in range(contributors)]
 
 
-def seed(database: Database, records: int, contributors: int) -> list[int]:
+def seed(database: Database, records: int, contributors: int, unit: str = "BENCH") -> list[int]:
     """One Beijing state university, records/100 invention patents of ``contributors``
     inventors each, a signed licence per patent and 100 income records per licence."""
     weights = weights_for(contributors)
@@ -69,8 +72,8 @@ def seed(database: Database, records: int, contributors: int) -> list[int]:
             session,
             "organizations",
             {
-                "external_id": "ORG-BENCH",
-                "name": "基准测试大学",
+                "external_id": f"ORG-{unit}",
+                "name": f"基准测试大学{unit}",
                 "kind": "university",
                 "region_code": "110000",
             },
@@ -128,6 +131,17 @@ def run_distributions(database: Database, income_ids: list[int]) -> float:
     return time.perf_counter() - start
 
 
+def run_batch(database: Database, income_ids: list[int], chunk: int) -> float:
+    start = time.perf_counter()
+    for first in range(0, len(income_ids), chunk):
+        with database.unit_of_work() as session:
+            report = distribution.distribute_many(
+                session, income_ids[first : first + chunk], second_approval_above=THRESHOLD
+            )
+        assert not report.failed and not report.skipped, report
+    return time.perf_counter() - start
+
+
 def floor(database: Database, income_ids: list[int], contributors: int) -> float:
     """The same pools (70% of net, rounded up to the fen) split with core.money.allocate."""
     with database.unit_of_work(write=False) as session:
@@ -155,15 +169,22 @@ def check(database: Database, expected: int) -> None:
         sys.exit(f"ledger check failed: {problems[:3]} ({count} records)")
 
 
-def case(
-    label: str, database: Database, records: int, contributors: int
-) -> tuple[str, float, float, float]:
+Row = tuple[str, str, float, float, float]  # database, path, setup s, run s, floor s
+
+
+def case(label: str, database: Database, records: int, contributors: int, chunk: int) -> list[Row]:
     started = time.perf_counter()
     ids = seed(database, records, contributors)
+    batch_ids = seed(database, records, contributors, unit="BATCH")
     setup = time.perf_counter() - started
     seconds = run_distributions(database, ids)
-    check(database, records)
-    return label, setup, seconds, floor(database, ids, contributors)
+    batch_seconds = run_batch(database, batch_ids, chunk)
+    check(database, 2 * records)
+    floor_seconds = floor(database, ids, contributors)
+    return [
+        (label, "per request", setup, seconds, floor_seconds),
+        (label, f"batch ({chunk} per transaction)", setup, batch_seconds, floor_seconds),
+    ]
 
 
 def with_postgres(url: str, body: Callable[[Database], None]) -> None:
@@ -196,35 +217,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--contributors", type=int, default=5)
+    parser.add_argument("--chunk", type=int, default=500)
     parser.add_argument("--pg", default=os.environ.get("SHELFBRIDGE_BENCH_PG_URL"))
     args = parser.parse_args()
     current_actor.set(SYSTEM)
     audit_actor.set("bench")
-    rows: list[tuple[str, float, float, float]] = []
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'rewards.db'}"
         prepare(url)
         database = Database(url)
         try:
-            rows.append(case("SQLite", database, args.records, args.contributors))
+            rows.extend(case("SQLite", database, args.records, args.contributors, args.chunk))
         finally:
             database.dispose()
     if args.pg:
         with_postgres(
             args.pg,
-            lambda db: rows.append(case("PostgreSQL", db, args.records, args.contributors)),
+            lambda db: rows.extend(
+                case("PostgreSQL", db, args.records, args.contributors, args.chunk)
+            ),
         )
     n = args.records
     print(
         f"\nDistributing {n:,} income records among {args.contributors} contributors each "
-        "(one transaction per record)\n"
+        "per path (× floor: how many times the plain arithmetic's time)\n"
     )
-    print("| database | records/s | total s | floor records/s | × floor | setup s |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for label, setup, seconds, floor_seconds in rows:
+    print("| database | path | records/s | total s | floor records/s | × floor | setup s |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for label, path, setup, seconds, floor_seconds in rows:
         print(
-            f"| {label} | {n / seconds:,.0f} | {seconds:.1f} | {n / floor_seconds:,.0f} | "
-            f"{seconds / floor_seconds:,.0f} | {setup:.1f} |"
+            f"| {label} | {path} | {n / seconds:,.0f} | {seconds:.1f} | "
+            f"{n / floor_seconds:,.0f} | {seconds / floor_seconds:,.0f} | {setup:.1f} |"
         )
     if not args.pg:
         print("\n(PostgreSQL skipped: pass --pg URL or set SHELFBRIDGE_BENCH_PG_URL.)")

@@ -73,6 +73,24 @@ def test_a_rolled_back_change_leaves_no_event(database: Any) -> None:
     assert len(_events(database)) == before
 
 
+def test_a_rolled_back_savepoint_takes_back_only_its_own_events(database: Any) -> None:
+    before = {e.seq for e in _events(database)}
+    with database.unit_of_work() as session:
+        kept = factories.organization(session, name="保留的单位")
+        session.flush()
+        with pytest.raises(RuntimeError), session.begin_nested():
+            factories.organization(session, name="撤回的单位")
+            session.flush()
+            raise RuntimeError("savepoint abort")
+        also_kept = factories.organization(session, name="其后的单位")
+        kept_ids = {kept.id, also_kept.id}
+    new = [e for e in _events(database) if e.seq not in before]
+    assert {e.entity_id for e in new} == kept_ids
+    assert [json.loads(e.after)["name"] for e in new] == ["保留的单位", "其后的单位"]
+    with database.unit_of_work(write=False) as session:
+        assert audit.verify_chain(session).ok
+
+
 def test_the_database_refuses_to_change_or_delete_events(database: Any) -> None:
     _make_history(database)
     for statement in (

@@ -93,6 +93,35 @@ RULES_BEYOND_SCHEMA = {
         "equity_percent",
         "main_contributors_percent",
     },
+    "POST /api/v1/ip/disclosures": {
+        "owner_org_id",  # a unit where the caller may disclose (named if several)
+        "result_id",  # an existing result of the same unit
+        "external_id",  # unique
+        "conceived_on",  # not in the future
+        "public_disclosure_on",  # not in the future, not before the conception
+        "contributors",  # shares that sum to exactly 100; no name or person twice
+        "contributors[]",  # an existing person; a name, or a person to take it from
+    },
+    "PATCH /api/v1/ip/disclosures/{disclosure_id}": {
+        "result_id",  # as for a new disclosure
+        "conceived_on",
+        "public_disclosure_on",
+        "contributors",
+        "contributors[]",
+    },
+    # not before the previous step
+    "POST /api/v1/ip/disclosures/{disclosure_id}/assessment": {"assessed_on"},
+    "POST /api/v1/ip/disclosures/{disclosure_id}/decision": {
+        "decided_on",  # not before the previous step
+        "asset_kind",  # needed for a filing decision, and only for it
+        "filed_on",  # an application (number, day) only for a filing decision
+        "unit_type",  # the asset's: needed when the unit's kind gives no default
+    },
+    "POST /api/v1/ip/assets/{asset_id}/fee-payments": {
+        "patent_year",  # from the year of grant to the last year of this patent's term
+        "paid_on",  # not in the future, not before the year is payable, not after its grace
+        "late_fee",  # only for a payment after the due day
+    },
     "POST /api/v1/matches/feedback": {
         "source_id",  # needed for a demand or result source
         "query",  # needed, not blank, for a free-text source

@@ -10,6 +10,8 @@ from sqlalchemy.engine import make_url
 from shelfbridge.cli import (
     audit_commands,
     data_commands,
+    distribution_commands,
+    fee_commands,
     feedback_commands,
     ip_commands,
     match_commands,
@@ -29,7 +31,9 @@ app.add_typer(audit_commands.app, name="audit")
 app.add_typer(data_commands.demo_app, name="demo")
 app.add_typer(user_commands.app, name="user")
 app.add_typer(rewards_commands.app, name="rewards")
+rewards_commands.app.command("distribute")(distribution_commands.distribute_command)
 app.add_typer(feedback_commands.app, name="feedback")
+app.add_typer(fee_commands.app, name="fees")
 data_commands.demo_app.command("accounts")(user_commands.demo_accounts)
 app.command("import")(data_commands.import_command)
 app.command("export")(data_commands.export_command)

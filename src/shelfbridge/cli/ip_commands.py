@@ -129,6 +129,9 @@ def _deadline_table(upcoming: list[Any], first: date, days: int) -> None:
     for item in upcoming:
         data = deadlines.as_dict(item)
         amount = f"¥{Decimal(data['amount']):,.2f}" if data["amount"] else ""
+        if data["late_fee"]:
+            late = f"¥{Decimal(data['late_fee']):,.2f}"
+            amount = f"{amount} + {_('late fee {amount}', amount=late)}"
         source = data["source"] + (f" [{_('unconfirmed')}]" if data["unconfirmed"] else "")
         table.add_row(
             data["due_on"],

@@ -20,7 +20,9 @@ from shelfbridge.ip.calculator import Simulation, simulate
 from shelfbridge.ip.rules import MODES, PATENT_TYPES, UNIT_TYPES, jurisdiction_name
 
 app = typer.Typer(
-    help="Contributor rewards under Chinese law: the what-if calculator.", no_args_is_help=True
+    help="Contributor rewards under Chinese law: the what-if calculator, and distributing "
+    "pending income in batches.",
+    no_args_is_help=True,
 )
 
 

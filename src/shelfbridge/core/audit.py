@@ -20,12 +20,25 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache, lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Integer, String, Table, Text, event, insert, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Table,
+    Text,
+    Update,
+    bindparam,
+    event,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.orm.base import instance_state
 
@@ -67,6 +80,9 @@ class AuditCheckpoint(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     head_seq: Mapped[int] = mapped_column(Integer)
     head_hash: Mapped[str] = mapped_column(String(64))
+
+
+AUDIT_CHECKPOINT: Table = AuditCheckpoint.__table__  # type: ignore[assignment]
 
 
 # ---------------------------------------------------------------- canonical form and hashing
@@ -241,12 +257,27 @@ def buffer_events(session: Session, events: Iterable[PendingEvent]) -> None:
     session.info.setdefault(_BUFFER_KEY, []).extend(events)
 
 
-def _lock_head(session: Session) -> tuple[int, str]:
-    statement = select(AuditCheckpoint.head_seq, AuditCheckpoint.head_hash).where(
-        AuditCheckpoint.id == 1
+# Built once, on the table rather than the ORM class: a statement built per commit, and the
+# ORM's bulk-update machinery, cost more than SQLite takes to run it.
+@cache
+def _head_statement(lock: bool) -> Select[Any]:
+    table = AUDIT_CHECKPOINT
+    statement = select(table.c.head_seq, table.c.head_hash).where(table.c.id == 1)
+    return statement.with_for_update() if lock else statement
+
+
+@cache
+def _move_head_statement() -> Update:
+    table = AUDIT_CHECKPOINT
+    return (
+        update(table)
+        .where(table.c.id == 1)
+        .values(head_seq=bindparam("seq"), head_hash=bindparam("hash"))
     )
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update()
+
+
+def _lock_head(session: Session) -> tuple[int, str]:
+    statement = _head_statement(session.get_bind().dialect.name == "postgresql")
     row = session.execute(statement).first()
     if row is None:
         session.execute(insert(AuditCheckpoint).values(id=1, head_seq=0, head_hash=GENESIS_HASH))
@@ -298,9 +329,7 @@ def write_pending(session: Session) -> int:
         )
         prev = digest
     insert_many(session, AUDIT_EVENTS, EVENT_COLUMNS, rows)
-    session.execute(
-        update(AuditCheckpoint).where(AuditCheckpoint.id == 1).values(head_seq=seq, head_hash=prev)
-    )
+    session.execute(_move_head_statement(), {"seq": seq, "hash": prev})
     return len(rows)
 
 
@@ -318,22 +347,38 @@ def insert_many(
     connection = session.connection()
     dialect = connection.dialect
     if dialect.name == "sqlite":
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
-        if compiled.positiontup == list(columns):
-            connection.exec_driver_sql(str(compiled), _processed(dialect, table, columns, rows))
+        sql = _sqlite_insert(dialect, table, tuple(columns))
+        if sql is not None:
+            connection.exec_driver_sql(sql, _processed(dialect, table, columns, rows))
             return
     session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+# Compiled once per dialect, table and columns: the writers of one event per request (every
+# commit) would otherwise pay for compiling the INSERT each time. Bounded: tests make many
+# engines, each with its own dialect.
+@lru_cache(maxsize=64)
+def _sqlite_insert(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str | None:
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    return str(compiled) if compiled.positiontup == list(columns) else None
+
+
+@lru_cache(maxsize=64)
+def _processors(
+    dialect: Dialect, table: Table, columns: tuple[str, ...]
+) -> tuple[tuple[int, Any], ...]:
+    return tuple(
+        (index, processor)
+        for index, name in enumerate(columns)
+        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+    )
 
 
 def _processed(
     dialect: Dialect, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> list[tuple[Any, ...]]:
     """The rows with each column's bind processor applied, as SQLAlchemy would apply it."""
-    processors = [
-        (index, processor)
-        for index, name in enumerate(columns)
-        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-    ]
+    processors = _processors(dialect, table, tuple(columns))
     if not processors:
         return rows
     by_column: list[Sequence[Any]] = list(zip(*rows, strict=True))
@@ -394,10 +439,37 @@ def _before_commit(session: Session) -> None:
     write_pending(session)
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_BUFFER_KEY, None)
+# A savepoint rolled back takes back only the events queued since it began: the outer
+# transaction may still commit what came before (``after_rollback`` fires for savepoints too,
+# so clearing everything there lost those events). Marks are buffer lengths per savepoint.
+_MARKS_KEY = "audit_savepoint_marks"
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(_MARKS_KEY, {})
+        marks[id(transaction)] = len(session.info.get(_BUFFER_KEY, ()))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_savepoint_rollback(session: Session, previous: SessionTransaction) -> None:
+    if not previous.nested:
+        return  # the outermost transaction: see _after_transaction_end
+    mark = session.info.get(_MARKS_KEY, {}).pop(id(previous), None)
+    queued = session.info.get(_BUFFER_KEY)
+    if mark is not None and queued is not None:
+        del queued[mark:]
     session.info.pop(_PENDING_KEY, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    """The outermost transaction ended (committed, rolled back or closed): whatever is still
+    queued belonged to it and was either written before commit or rolled back with it."""
+    if transaction.parent is None and not transaction.nested:
+        for key in (_BUFFER_KEY, _PENDING_KEY, _MARKS_KEY):
+            session.info.pop(key, None)
 
 
 # ---------------------------------------------------------------- verification

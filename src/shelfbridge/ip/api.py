@@ -448,6 +448,10 @@ def build_router() -> APIRouter:
         on = body.responded_on or date.today()
         return views.office_action(deadlines.respond_office_action(session, action_id, on))
 
+    # Invention disclosures (ip/disclosure_api.py), imported here because they reuse Day.
+    from shelfbridge.ip.disclosure_api import build_router as disclosure_routes
+
+    router.include_router(disclosure_routes())
     return router
 
 

@@ -9,9 +9,15 @@ is computed from an asset's dates, never stored:
 
 - **annual fee** (Implementing Rules Art. 115): for a granted patent, the fee of patent year
   ``n`` is due before year ``n`` begins, i.e. by the ``n-1``-th anniversary of the filing day
-  (shown as that anniversary), with 6 months' grace and a late fee; years counted from the
-  filing day up to the end of the term (Patent Law Art. 42). Payments are not tracked yet, so
-  every anniversary in the window is listed.
+  (shown as that anniversary), with 6 months' grace and a late fee of 5% of the year's full
+  fee for each month the payment is late (counted in whole months past the due day); years
+  counted from the filing day up to the end of the term (Patent Law Art. 42). Paid years
+  (``ip/fees.py``) are left out. When the caller passes the paid years, an unpaid year whose
+  due day has passed is listed too: *in grace period (late fee)*, with the late fee owed on
+  the first day of the window, until its grace ends; after that the patent has *lapsed unless
+  restored* (Art. 115; restoration under Art. 6), shown once, for the first such year. Years
+  whose grace ended before the asset was entered in the ledger are taken as settled: the
+  ledger cannot know them, and an asset entered as in force was still in force.
 - **Paris priority** (Patent Law Art. 29): a later filing abroad (or in China) claiming this
   one's priority, 12 months (6 for designs) from the earliest priority or the filing day.
 - **PCT national phase** (Implementing Rules Art. 120): 30 months from the priority date of an
@@ -26,10 +32,10 @@ the calendar shows the legal day.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any
 
@@ -39,6 +45,7 @@ from sqlalchemy.orm import Session, selectinload
 from shelfbridge.core.errors import BadRequest, Conflict, NotFound
 from shelfbridge.core.i18n import N_, current_language, translate
 from shelfbridge.ip import repository, rules
+from shelfbridge.ip.fee_models import IpFeePayment
 from shelfbridge.ip.inputs import Fields
 from shelfbridge.ip.models import (
     OFFICE_ACTION_KINDS,
@@ -60,6 +67,13 @@ KINDS: dict[str, str] = {
     "grant-reward": N_("inventors' reward on grant"),
 }
 MAX_WINDOW_DAYS = 3660
+#: the states of an annual fee whose due day has passed unpaid
+STATES: dict[str, str] = {
+    "grace": N_("in grace period (late fee)"),
+    "lapsed": N_("lapsed unless restored"),
+}
+#: Implementing Rules Art. 115: "每超过规定的缴费时间1个月，加收当年全额年费的5%" (confirmed)
+LATE_FEE_PERCENT_PER_MONTH = Decimal(5)
 
 
 # ---------------------------------------------------------------------------- rules as data
@@ -218,6 +232,8 @@ class Deadline:
     grace_until: date | None = None
     office_action_id: int | None = None
     reference: str | None = None
+    state: str | None = None  # a key of STATES, for an annual fee past its due day
+    late_fee: Decimal | None = None  # owed on the first day of the window
 
     @property
     def uid(self) -> str:
@@ -234,6 +250,8 @@ class Deadline:
         if self.patent_year is not None:
             year = translate(N_("patent year {year}"), language).format(year=self.patent_year)
             label = f"{label} ({year})"
+        if self.state:
+            label = f"{label}, {translate(STATES[self.state], language)}"
         return f"{label}: {self.asset_title}"
 
 
@@ -254,38 +272,76 @@ def _base(
     }
 
 
-def _annual_fees(asset: IpAsset, start: date, end: date, book: DeadlineBook) -> list[Deadline]:
+def months_late(due_on: date, paid_on: date) -> int:
+    """Whole months by which a payment passed its due day (Art. 115 "每超过…1个月"): none
+    up to and including the same day a month later (Art. 5 counts months that way)."""
+    months = 0
+    while paid_on > rules.add_months(due_on, months + 1):
+        months += 1
+    return months
+
+
+def late_fee(full_fee: Decimal, due_on: date, paid_on: date) -> Decimal:
+    """5% of the year's full fee per whole month late, exact to the fen."""
+    percent = LATE_FEE_PERCENT_PER_MONTH * months_late(due_on, paid_on)
+    return (full_fee * percent / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _annual_fees(
+    asset: IpAsset,
+    start: date,
+    end: date,
+    book: DeadlineBook,
+    paid: Collection[int] | None,
+) -> list[Deadline]:
     patent_type = PATENT_TYPE_OF.get(asset.kind)
     if patent_type is None or asset.filed_on is None or asset.status not in IN_FORCE:
         return []
     term = book.term_years(patent_type, asset.filed_on)
     grace = book.period("annual-fee", patent_type)
+    tracked_from = asset.created_at.date() if asset.created_at is not None else None
     found = []
-    granted_year = (
-        _patent_year(asset.filed_on, asset.granted_on) if asset.granted_on is not None else 1
-    )
-    for year in range(granted_year + 1, (term or 20) + 1):
+    for year in range(first_fee_year(asset) + 1, (term or 20) + 1):
         due = rules.add_months(asset.filed_on, 12 * (year - 1))
         if due > end:
             break
-        if due < start:
+        if paid is not None and year in paid:
             continue
+        grace_until = (
+            rules.add_months(due, grace.grace_months) if grace and grace.grace_months else None
+        )
+        state = None
+        if due < start:
+            if paid is None or grace_until is None:
+                continue
+            if tracked_from is not None and grace_until < tracked_from:
+                continue
+            state = "grace" if start <= grace_until else "lapsed"
         fee = book.fee(patent_type, year, asset.filed_on)
         rule: PeriodRule | None = fee or grace
         unconfirmed = fee is None or fee.confidence == "U"
-        found.append(
-            Deadline(
-                due_on=due,
-                kind="annual-fee",
-                patent_year=year,
-                amount=fee.fee if fee else None,
-                grace_until=rules.add_months(due, grace.grace_months)
-                if grace and grace.grace_months
-                else None,
-                **{**_base(asset, rule), "unconfirmed": unconfirmed},
-            )
+        item = Deadline(
+            due_on=due,
+            kind="annual-fee",
+            patent_year=year,
+            amount=fee.fee if fee else None,
+            grace_until=grace_until,
+            state=state,
+            late_fee=late_fee(fee.fee, due, start) if fee and state == "grace" else None,
+            **{**_base(asset, rule), "unconfirmed": unconfirmed},
         )
+        if state == "lapsed":
+            # The patent ended with the first year left unpaid; later years are moot.
+            return [item]
+        found.append(item)
     return found
+
+
+def first_fee_year(asset: IpAsset) -> int:
+    """The patent year of the grant, whose fee is paid on registration (Art. 114)."""
+    if asset.filed_on is None or asset.granted_on is None:
+        return 1
+    return _patent_year(asset.filed_on, asset.granted_on)
 
 
 def _patent_year(filed_on: date, day: date) -> int:
@@ -302,8 +358,11 @@ def asset_deadlines(
     end: date,
     office_actions: Iterable[IpOfficeAction] = (),
     book: DeadlineBook | None = None,
+    paid_years: Collection[int] | None = None,
 ) -> list[Deadline]:
-    """Every deadline of one asset that falls between two days (both included)."""
+    """Every deadline of one asset that falls between two days (both included). Given the
+    patent years paid, paid years are left out and unpaid ones past their due day are listed
+    in grace or as lapsed (see the module's docstring)."""
     book = book or builtin_book()
     found: list[Deadline] = []
     for action in office_actions:
@@ -322,7 +381,7 @@ def asset_deadlines(
     patent_type = PATENT_TYPE_OF.get(asset.kind)
     if patent_type is None or asset.status not in ACTIVE:
         return sorted(found, key=lambda d: (d.due_on, d.kind))
-    found.extend(_annual_fees(asset, start, end, book))
+    found.extend(_annual_fees(asset, start, end, book, paid_years))
     first = min((d for d in (asset.priority_on, asset.filed_on) if d), default=None)
     paris = book.period("paris-priority", patent_type)
     if first is not None and paris is not None:
@@ -409,9 +468,27 @@ def upcoming(
             actions.setdefault(action.asset_id, []).append(action)
     found: list[Deadline] = []
     book = builtin_book()
+    paid = paid_years(session, [a.id for a in assets])
     for asset in assets:
-        found.extend(asset_deadlines(asset, start, end, actions.get(asset.id, ()), book))
+        found.extend(
+            asset_deadlines(
+                asset, start, end, actions.get(asset.id, ()), book, paid.get(asset.id, set())
+            )
+        )
     return sorted(found, key=lambda d: (d.due_on, d.owner_name, d.asset_external_id, d.kind))
+
+
+def paid_years(session: Session, asset_ids: list[int]) -> dict[int, set[int]]:
+    """The patent years paid, per asset (of those the caller manages)."""
+    found: dict[int, set[int]] = {}
+    for chunk in range(0, len(asset_ids), 500):
+        statement = select(IpFeePayment.asset_id, IpFeePayment.patent_year).where(
+            IpFeePayment.asset_id.in_(asset_ids[chunk : chunk + 500]),
+            repository.managed_clause(IpFeePayment),
+        )
+        for asset_id, year in session.execute(statement):
+            found.setdefault(asset_id, set()).add(year)
+    return found
 
 
 # ---------------------------------------------------------------------------- office actions
@@ -509,4 +586,7 @@ def as_dict(deadline: Deadline) -> dict[str, Any]:
         "rule": deadline.rule_id,
         "source": deadline.source(),
         "unconfirmed": deadline.unconfirmed,
+        "state": deadline.state,
+        "state_label": translate(STATES[deadline.state]) if deadline.state else None,
+        "late_fee": f"{deadline.late_fee:.2f}" if deadline.late_fee is not None else None,
     }

@@ -244,7 +244,16 @@ def load_demo_ip(session: Session, *, second_approval_above: Decimal) -> dict[st
         for deal in DEALS:
             _deal(session, deal, assets[deal.asset], counts, second_approval_above)
     link_researcher(session)
+    load_demo_disclosures(session)
     return counts
+
+
+def load_demo_disclosures(session: Session) -> int:
+    """The disclosure demo (``ip/disclosure_demo.py``), loaded once on its own marker so that
+    a database whose IP demo came before disclosures gets them too."""
+    from shelfbridge.ip.disclosure_demo import load
+
+    return load(session)
 
 
 def link_researcher(session: Session) -> bool:

@@ -8,7 +8,8 @@ its approval and payment, the ledger check and each contributor's statement. Nev
   function (``core.money.allocate`` through ``ip.calculator.simulate``). The rules considered
   are stored with their sources. At most once per income record: the income row is locked
   first (PostgreSQL) or the writer holds SQLite's lock, and ``UNIQUE (income_record_id)``
-  decides any race that still gets through.
+  decides any race that still gets through (``ip.distributing``; many records at once:
+  ``ip.distribution_batch``).
 - **Approve**: requested → approved; a distribution whose pool was above
   ``SHELFBRIDGE_REWARD_SECOND_APPROVAL_ABOVE`` when it was requested needs an approver other
   than the requester. **Pay**: approved → paid, once.
@@ -26,15 +27,21 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from shelfbridge.accounts.actor import current_actor
-from shelfbridge.core.errors import BadRequest, Conflict, NotFound, PermissionDenied
+from shelfbridge.core.errors import Conflict, NotFound, PermissionDenied
 from shelfbridge.core.i18n import N_, translate
 from shelfbridge.core.models import utcnow
-from shelfbridge.ip import repository, rules
-from shelfbridge.ip.calculator import Contributor, simulate
+from shelfbridge.ip import repository
+
+# Distributing itself lives in ip.distributing and ip.distribution_batch; callers keep
+# finding it here.
+from shelfbridge.ip.distributing import ALREADY as ALREADY
+from shelfbridge.ip.distributing import distribute as distribute
+from shelfbridge.ip.distribution_batch import BatchReport as BatchReport
+from shelfbridge.ip.distribution_batch import distribute_many as distribute_many
+from shelfbridge.ip.distribution_batch import pending_income as pending_income
 from shelfbridge.ip.models import (
     DISTRIBUTION_STATUSES,
     Distribution,
@@ -43,116 +50,8 @@ from shelfbridge.ip.models import (
     IpAsset,
     IpContributor,
 )
-from shelfbridge.ip.service import policy_percents, require_manager
+from shelfbridge.ip.service import require_manager
 from shelfbridge.registry.models import Person
-
-ALREADY = N_("This income has already been distributed; a distribution runs once.")
-
-
-def _rule_record(entry: Any) -> dict[str, Any]:
-    """A rule as the ledger keeps it: both languages, so a statement reads in either."""
-    rule: rules.RewardRule = entry.rule
-    return {
-        "id": rule.id,
-        "jurisdiction": rule.jurisdiction,
-        "measure": rule.measure,
-        "floor_percent": None if rule.floor_percent is None else f"{rule.floor_percent:f}",
-        "force": rule.force,
-        "applied": entry.applied,
-        "overridden_by": entry.overridden_by.id if entry.overridden_by else None,
-        "unconfirmed": rule.unconfirmed,
-        "source_zh": rule.source_zh,
-        "source_en": rule.source_en,
-    }
-
-
-def distribute(session: Session, income_id: int, *, second_approval_above: Decimal) -> Distribution:
-    """Request the distribution of one income record (once)."""
-    income = repository.get_income(session, income_id, for_update=True)
-    if income is None:
-        raise NotFound("ip_income_records")
-    require_manager(income.owner_org_id)
-    if repository.distribution_of_income(session, income.id) is not None:
-        raise Conflict(ALREADY)
-    asset: IpAsset = income.asset
-    contributors: list[IpContributor] = list(asset.contributors)
-    if not contributors:
-        raise BadRequest(N_("The asset has no contributors to reward."))
-    equity = income.shares is not None
-    policy = repository.policy_in_force(session, income.owner_org_id, income.received_on)
-    measure = rules.POOL_MEASURE[income.mode]
-    own = policy_percents(policy).get(measure) if policy is not None else None
-    main = policy_percents(policy).get("main_contributors") if policy is not None else None
-    people = [Contributor(c.name, c.weight, c.main) for c in contributors]
-    simulation = simulate(
-        asset.jurisdiction,
-        asset.unit_type,
-        income.mode,
-        str(income.shares) if equity else f"{income.net:f}",
-        people,
-        income.received_on,
-        policy=own,
-    )
-    if main is not None and any(c.main for c in contributors):
-        # The unit's own main-contributor share (checked against the floors when it was set).
-        given = sum((c.weight for c in contributors if c.main), Decimal(0)) * 100
-        if given < main * sum((c.weight for c in contributors), Decimal(0)):
-            raise BadRequest(
-                N_(
-                    "The unit's policy gives the main contributors at least {floor}% of the "
-                    "reward; their weights give less. Correct the weights first."
-                ),
-                floor=f"{main:f}",
-            )
-    assert simulation.percent is not None
-    if equity:
-        pool_shares = int(simulation.pool)
-        pool = Decimal("0.00")
-    else:
-        pool_shares = None
-        pool = Decimal(simulation.pool).quantize(Decimal("0.01"))
-    distribution = Distribution(
-        owner_org_id=income.owner_org_id,
-        income_record_id=income.id,
-        asset_id=asset.id,
-        basis="policy" if own is not None else "statute",
-        policy_id=policy.id if own is not None and policy is not None else None,
-        percent=simulation.percent,
-        pool=pool,
-        retained=income.net - pool,
-        pool_shares=pool_shares,
-        retained_shares=None if pool_shares is None else (income.shares or 0) - pool_shares,
-        rules=[_rule_record(entry) for entry in simulation.resolution.rules],
-        warnings=list(simulation.warnings),
-        status="requested",
-        second_approval=pool > second_approval_above,
-        requested_by=current_actor.get().label,
-        requested_by_user_id=current_actor.get().user_id,
-        lines=[
-            DistributionLine(
-                owner_org_id=income.owner_org_id,
-                position=position,
-                contributor_id=contributor.id,
-                person_id=contributor.person_id,
-                name=contributor.name,
-                weight=contributor.weight,
-                main=contributor.main,
-                amount=Decimal("0.00") if equity else Decimal(share.amount),
-                shares=int(share.amount) if equity else None,
-            )
-            for position, (contributor, share) in enumerate(
-                zip(contributors, simulation.shares, strict=True)
-            )
-        ],
-    )
-    session.add(distribution)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        # Another request distributed it between our check and our insert.
-        raise Conflict(ALREADY) from None
-    return distribution
 
 
 def _managed_distribution(session: Session, ident: int) -> Distribution:

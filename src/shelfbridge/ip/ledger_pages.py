@@ -27,7 +27,7 @@ from shelfbridge.core.errors import (
 from shelfbridge.core.i18n import translate
 from shelfbridge.ip import deadlines as due
 from shelfbridge.ip import distribution as rewards
-from shelfbridge.ip import ical, report, repository, rules, service, statement_pdf, views
+from shelfbridge.ip import fees, ical, report, repository, rules, service, statement_pdf, views
 from shelfbridge.ip.models import (
     ASSET_KINDS,
     CONTRACT_TYPES,
@@ -255,9 +255,11 @@ def build_router() -> APIRouter:
         manages = service.may_manage(record.owner_org_id)
         deals = repository.deals_of_asset(session, asset_id) if manages else []
         actions = due.office_actions_of(session, asset_id) if manages else []
+        payments = fees.payments_of(session, asset_id) if manages else []
         today = date.today()
+        paid = {p.patent_year for p in payments}
         coming = (
-            due.asset_deadlines(record, today, today + timedelta(days=366), actions)
+            due.asset_deadlines(record, today, today + timedelta(days=366), actions, None, paid)
             if manages
             else []
         )
@@ -268,6 +270,8 @@ def build_router() -> APIRouter:
             "deadlines": [due.as_dict(d) for d in coming],
             "office_actions": [views.office_action(a) for a in actions],
             "office_action_kinds": _choices(OFFICE_ACTION_KINDS),
+            "fee_payments": [fees.as_dict(p) for p in payments],
+            "lapsed": [d.patent_year for d in coming if d.state == "lapsed"],
             "today": date.today().isoformat(),
             "yuan": _yuan,
         }
@@ -494,6 +498,10 @@ def build_router() -> APIRouter:
         }
         return Response(report.xlsx(found), media_type=report.XLSX_TYPE, headers=headers)
 
+    # Annual-fee payments (the form and the delete button).
+    from shelfbridge.ip.fee_pages import build_router as fee_router
+
+    router.include_router(fee_router())
     return router
 
 

@@ -471,3 +471,8 @@ class DistributionLine(Base):
     shares: Mapped[int | None] = mapped_column(BigInteger)
 
     distribution: Mapped[Distribution] = relationship(back_populates="lines")
+
+
+# Disclosures (migration 0008) live in their own module; importing it here keeps the metadata
+# complete wherever the ledger's models are loaded (core/schema.py, Alembic).
+from shelfbridge.ip import disclosure_models as _disclosures  # noqa: E402, F401

@@ -119,6 +119,10 @@ def build_router() -> APIRouter:
     from shelfbridge.ip.ledger_pages import build_router as ledger_router
 
     router.include_router(ledger_router())
+    # Invention disclosures, their assessment and filing decision.
+    from shelfbridge.ip.disclosure_pages import build_router as disclosure_router
+
+    router.include_router(disclosure_router())
     return router
 
 

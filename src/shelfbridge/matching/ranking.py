@@ -19,11 +19,18 @@ and the :class:`~.analysis.Analyzer`; no database. One search runs:
 
 The score of a hit is the sum of its explanation's ``signals`` (``lexical``, ``semantic``,
 ``neighbours``). The knobs and the data that chose them are in ``docs/architecture.md``.
+
+A free-text query is embedded on a worker thread while the first round's lexical stage runs
+(the embedding model is native code that releases the GIL), so a search costs about the larger
+of the two rather than their sum; the ranking is the same as when they run one after the other.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +44,8 @@ from shelfbridge.matching.types import Candidate, Explanation, MatchFilters, Sco
 
 TextLoader = Callable[[Sequence[int]], Mapping[int, str]]
 Ranked = list[tuple[int, float, Explanation]]
+Vector = npt.NDArray[np.float32]
+VectorSource = Vector | Callable[[], Vector]  # a vector, or how to wait for it
 
 
 @dataclass(frozen=True)
@@ -78,11 +87,15 @@ class Matcher:
         embedder: Embedder,
         analyzer: Analyzer,
         settings: RankingSettings = DEFAULT_RANKING,
+        *,
+        overlap: bool = True,
     ) -> None:
         self.backend = backend
         self.embedder = embedder
         self.analyzer = analyzer
         self.settings = settings
+        # embed the query beside the lexical stage (False: one after the other, for tests)
+        self.overlap = overlap
 
     # ------------------------------------------------------------------ entry points
     def search(
@@ -99,10 +112,10 @@ class Matcher:
 
         ``text_loader`` (record ids → texts) lets the explanation quote passages.
         """
-        terms = {t: float(c) for t, c in self.analyzer.term_counts(text).items()}
-        if not terms and not text.strip():
+        if not text.strip():
             return []
-        vector = self.embedder.embed_queries([text])[0]
+        vector = self._query_vector(text)
+        terms = {t: float(c) for t, c in self.analyzer.term_counts(text).items()}
         return self._rank(target, terms, vector, filters, scope, limit, (), text_loader)
 
     def similar(
@@ -132,12 +145,21 @@ class Matcher:
         vector = self.embedder.embed_documents([document_text])[0]
         return self._rank(target, terms, vector, filters, scope, limit, exclude, text_loader)
 
+    def _query_vector(self, text: str) -> VectorSource:
+        """The query's vector, or (overlapping) a wait for the embedding started now."""
+        if not self.overlap:
+            return self.embedder.embed_queries([text])[0]
+        future: Future[Vector] = _embedding_pool().submit(
+            lambda: self.embedder.embed_queries([text])[0]
+        )
+        return future.result
+
     # ------------------------------------------------------------------ pipeline
     def _rank(
         self,
         target: Target,
         terms: dict[str, float],
-        vector: npt.NDArray[np.float32],
+        vector: VectorSource,
         filters: MatchFilters,
         scope: Scope,
         limit: int,
@@ -147,7 +169,7 @@ class Matcher:
         s = self.settings
         excluded = set(exclude)
         depth = max(s.candidates, limit + len(excluded))
-        first = self._round(target, terms, vector, filters, scope, depth, s.lexical_weight)
+        first, query = self._round(target, terms, vector, filters, scope, depth, s.lexical_weight)
         if not first.ids:
             return []
         expanded: dict[str, float] = {}
@@ -157,16 +179,16 @@ class Matcher:
         if s.feedback_documents > 0 and not confident:
             top = [i for i in first.ids if i not in excluded][: s.feedback_documents]
             if top:
-                vector2 = self._rocchio(target, vector, top)
+                vector2 = self._rocchio(target, query, top)
                 expanded = self._feedback_terms(target, top)
                 terms2 = self._expand(terms, expanded)
-                second = self._round(
+                second, _ = self._round(
                     target, terms2, vector2, filters, scope, depth, s.feedback_lexical_weight
                 )
                 if second.ids:
                     final = second
-        ids = [i for i in final.ids if i not in excluded]
-        keep = [final.ids.index(i) for i in ids]
+        keep = [n for n, i in enumerate(final.ids) if i not in excluded]
+        ids = [final.ids[n] for n in keep]
         scores = final.scores[keep]
         lexical, semantic = final.lexical[keep], final.semantic[keep]
         neighbours = np.zeros(len(ids)) if confident else self._smoothing(target, ids, scores)
@@ -196,24 +218,27 @@ class Matcher:
         self,
         target: Target,
         terms: Mapping[str, float],
-        vector: npt.NDArray[np.float32],
+        source: VectorSource,
         filters: MatchFilters,
         scope: Scope,
         depth: int,
         lexical_weight: float,
-    ) -> _Round:
+    ) -> tuple[_Round, Vector]:
+        """One retrieval round, and the query vector it used (waited for after the lexical
+        stage, so that an embedding still running overlaps it)."""
         lexical = self.backend.lexical(target, terms, depth, filters, scope) if terms else []
+        vector = source() if callable(source) else source
         dense = self.backend.dense(target, vector, depth, filters, scope)
         ids = list(dict.fromkeys([c.record_id for c in lexical] + [c.record_id for c in dense]))
         if not ids:
-            return _Round([], np.zeros(0), np.zeros(0), np.zeros(0))
+            return _Round([], np.zeros(0), np.zeros(0), np.zeros(0)), vector
         lex = lexical_weight * _standardise(lexical, ids)
         sem = (1.0 - lexical_weight) * _standardise(dense, ids)
         if not lexical:
             lex = np.zeros(len(ids))
         if not dense:
             sem = np.zeros(len(ids))
-        return _Round(ids, lex + sem, lex, sem)
+        return _Round(ids, lex + sem, lex, sem), vector
 
     def _rocchio(
         self, target: Target, vector: npt.NDArray[np.float32], top: Sequence[int]
@@ -328,6 +353,23 @@ class Matcher:
                 )
             out[record_id] = (tuple(matched), tuple(added), passages)
         return out
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _embedding_pool() -> ThreadPoolExecutor:
+    """Threads that embed queries while the lexical stage runs (made on first use, shared by
+    every matcher of the process; as many as cores, so concurrent searches do not queue)."""
+    global _POOL
+    if _POOL is None:
+        with _POOL_LOCK:
+            if _POOL is None:
+                _POOL = ThreadPoolExecutor(
+                    max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="sb-embed"
+                )
+    return _POOL
 
 
 def _standardise(candidates: Sequence[Candidate], ids: Sequence[int]) -> npt.NDArray[np.float64]:

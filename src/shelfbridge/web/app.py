@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from shelfbridge.accounts.api import build_router as build_accounts_api
     from shelfbridge.accounts.pages import build_router as build_account_pages
     from shelfbridge.ip.api import build_router as build_ip_api
+    from shelfbridge.ip.fee_api import build_router as build_ip_fee_api
     from shelfbridge.matching.api import build_router as build_match_api
     from shelfbridge.matching.feedback_api import build_router as build_feedback_api
     from shelfbridge.matching.service import attach_runtime
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(build_router(), prefix="/api/v1")
     app.include_router(build_accounts_api(), prefix="/api/v1")
     app.include_router(build_ip_api(), prefix="/api/v1")
+    app.include_router(build_ip_fee_api(), prefix="/api/v1")
     app.include_router(build_feedback_api(), prefix="/api/v1")
     app.include_router(build_match_api(), prefix="/api/v1")
     # The match index, embedder and model load on first use, not here; attaching it lets

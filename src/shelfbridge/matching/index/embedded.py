@@ -138,14 +138,34 @@ class _View:
 
     def locate(self, record_ids: Sequence[int]) -> list[tuple[Segment, int] | None]:
         """Where the live version of each record is."""
-        wanted = np.asarray(record_ids, dtype=np.int64)
-        out: list[tuple[Segment, int] | None] = [None] * len(wanted)
+        parts, where, rows = self.places(record_ids)
+        return [
+            None if part < 0 else (parts[part], int(row))
+            for part, row in zip(where.tolist(), rows.tolist(), strict=True)
+        ]
+
+    def places(
+        self, record_ids: Sequence[int]
+    ) -> tuple[list[Segment], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """``locate`` as arrays: the parts, and each record's part index and row (-1: none).
+
+        Smoothing and feedback read the vectors of a few hundred candidates per query; a
+        Python loop over ids × segments cost milliseconds of it.
+        """
+        wanted = np.asarray(record_ids, dtype=np.int64).reshape(-1)
+        parts: list[Segment] = []
+        where = np.full(wanted.shape, -1, dtype=np.int64)
+        rows = np.full(wanted.shape, -1, dtype=np.int64)
         for _, segment, alive in self.parts():
-            rows = segment.rows_of(wanted)
-            for i, row in enumerate(rows):
-                if row >= 0 and (alive is None or alive[row]):
-                    out[i] = (segment, int(row))
-        return out
+            found = segment.rows_of(wanted)
+            live = found >= 0
+            if alive is not None and live.any():
+                live &= alive[np.maximum(found, 0)]
+            if live.any():
+                where[live] = len(parts)  # a later part (the log) shadows an earlier one
+                rows[live] = found[live]
+            parts.append(segment)
+        return parts, where, rows
 
 
 class _TargetState:
@@ -344,10 +364,11 @@ class EmbeddedIndex:
     def vectors(self, target: Target, record_ids: Sequence[int]) -> npt.NDArray[np.float32]:
         view = self._view(target)
         out = np.zeros((len(record_ids), view.dim or 0), dtype=np.float32)
-        for i, place in enumerate(view.locate(record_ids)):
-            if place is not None:
-                segment, row = place
-                out[i] = segment.vectors[row]
+        parts, where, rows = view.places(record_ids)
+        for part, segment in enumerate(parts):
+            hit = np.flatnonzero(where == part)
+            if hit.size:
+                out[hit] = segment.vectors32(rows[hit])
         return out
 
     def term_counts(self, target: Target, record_ids: Sequence[int]) -> list[Mapping[str, int]]:
