@@ -137,7 +137,7 @@ class AssessmentIn(_Body):
     novelty: str = _choice(RATINGS, required=True)
     inventive_step: str = _choice(RATINGS, required=True)
     market_potential: str = _choice(RATINGS, required=True)
-    trl: int = Field(ge=1, le=9, strict=True, description="Technology readiness level, 1 to 9")
+    trl: int = Field(ge=1, le=9, description="Technology readiness level, 1 to 9")
     recommendation: str = _choice(RECOMMENDATIONS, required=True)
     notes: str | None = _field(max_length=decisions.NOTES_LENGTH, pattern=NO_NUL)
     assessed_on: Day | None = Field(

@@ -22,7 +22,9 @@ The score of a hit is the sum of its explanation's ``signals`` (``lexical``, ``s
 
 A free-text query is embedded on a worker thread while the first round's lexical stage runs
 (the embedding model is native code that releases the GIL), so a search costs about the larger
-of the two rather than their sum; the ranking is the same as when they run one after the other.
+of the two rather than their sum; likewise the feedback round's dense stage (BLAS, which
+releases the GIL too) runs beside its lexical one when the backend declares
+``concurrent_reads``. The ranking is the same as when they run one after the other.
 """
 
 from __future__ import annotations
@@ -94,7 +96,8 @@ class Matcher:
         self.embedder = embedder
         self.analyzer = analyzer
         self.settings = settings
-        # embed the query beside the lexical stage (False: one after the other, for tests)
+        # run the query embedding and the feedback round's dense stage beside the lexical
+        # stage (False: one after the other; the ranking is the same)
         self.overlap = overlap
 
     # ------------------------------------------------------------------ entry points
@@ -148,11 +151,13 @@ class Matcher:
     def _query_vector(self, text: str) -> VectorSource:
         """The query's vector, or (overlapping) a wait for the embedding started now."""
         if not self.overlap:
-            return self.embedder.embed_queries([text])[0]
-        future: Future[Vector] = _embedding_pool().submit(
-            lambda: self.embedder.embed_queries([text])[0]
-        )
+            return self._embed_query(text)
+        future: Future[Vector] = _pool().submit(self._embed_query, text)
         return future.result
+
+    def _embed_query(self, text: str) -> Vector:
+        vector: Vector = self.embedder.embed_queries([text])[0]
+        return vector
 
     # ------------------------------------------------------------------ pipeline
     def _rank(
@@ -226,9 +231,18 @@ class Matcher:
     ) -> tuple[_Round, Vector]:
         """One retrieval round, and the query vector it used (waited for after the lexical
         stage, so that an embedding still running overlaps it)."""
+        pending: Future[list[Candidate]] | None = None
+        concurrent = self.overlap and getattr(self.backend, "concurrent_reads", False)
+        if concurrent and not callable(source):
+            # the feedback round knows its vector: its dense stage runs beside the lexical one
+            pending = _pool().submit(self.backend.dense, target, source, depth, filters, scope)
         lexical = self.backend.lexical(target, terms, depth, filters, scope) if terms else []
         vector = source() if callable(source) else source
-        dense = self.backend.dense(target, vector, depth, filters, scope)
+        dense = (
+            pending.result()
+            if pending is not None
+            else self.backend.dense(target, vector, depth, filters, scope)
+        )
         ids = list(dict.fromkeys([c.record_id for c in lexical] + [c.record_id for c in dense]))
         if not ids:
             return _Round([], np.zeros(0), np.zeros(0), np.zeros(0)), vector
@@ -359,9 +373,11 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
 
-def _embedding_pool() -> ThreadPoolExecutor:
-    """Threads that embed queries while the lexical stage runs (made on first use, shared by
-    every matcher of the process; as many as cores, so concurrent searches do not queue)."""
+def _pool() -> ThreadPoolExecutor:
+    """Threads that run a search's query embedding or dense stage while the caller's thread
+    scores the lexical stage (made on first use, shared by every matcher of the process; as
+    many as cores, so that concurrent searches do not queue). A task never waits on another
+    task, so a full pool only delays, never deadlocks."""
     global _POOL
     if _POOL is None:
         with _POOL_LOCK:

@@ -18,7 +18,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import BindParameter, Engine, Select, and_, bindparam, event, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.sql import operators, visitors
-from sqlalchemy.sql.elements import BinaryExpression
+from sqlalchemy.sql.elements import BinaryExpression, True_
 
 from shelfbridge.accounts import security
 from shelfbridge.accounts.actor import Actor, current_actor
@@ -151,7 +151,9 @@ def count_filtered(session: Session, model: type[Any], filters: dict[str, Any]) 
                 session, select(model.id).where(or_(column < v.PUBLIC, column > v.PUBLIC))
             )
             continue
-        total += _count(session, ids.where(part))
+        # A caller who sees everything has the clause TRUE: leave it out, or SQLite's
+        # "WHERE 1 = 1" turns its whole-table count(*) into a scan of every index entry.
+        total += _count(session, ids if isinstance(part, True_) else ids.where(part))
     return total
 
 
@@ -505,8 +507,18 @@ def _jump(
     an id guessed from the density of the list, JUMP_MARKS of them evenly spaced, with the
     rows between them counted in one statement. The last is the one nearest the page."""
     if state.bounds is None:
+        # Two scalar subqueries, not min() and max() in one SELECT: SQLite answers a lone
+        # min() or max() from the ends of the primary key, but both together by reading
+        # every row (12 ms at 100k rows, after every commit).
         low, high = (
-            session.connection().execute(select(func.min(model.id), func.max(model.id))).one()
+            session.connection()
+            .execute(
+                select(
+                    select(func.min(model.id)).scalar_subquery(),
+                    select(func.max(model.id)).scalar_subquery(),
+                )
+            )
+            .one()
         )
         if low is None:
             return []

