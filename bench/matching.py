@@ -20,7 +20,9 @@ Speed (one process per size, so peak memory is the size's own): real records (CS
 NKRDP titles, CSL titles) padded with synthetic records whose words are drawn from the real
 records' word frequencies and whose lengths follow the real lengths. Build = fit the embedder
 (vocabulary and map) + analyse + embed + index; query = analysis + query embedding + lexical +
-dense + feedback + smoothing, one query at a time.
+dense + feedback + smoothing, one query at a time. The CPU time per query (all threads) and
+the load average are printed beside the latencies: on a shared machine the latency follows the
+load, the CPU time much less.
 """
 
 from __future__ import annotations
@@ -451,13 +453,17 @@ def speed_query(size: int, embedder: str, directory: Path, count: int) -> dict[s
     for q in queries[:5]:
         matcher.search(TARGET, q, NO_FILTERS, EVERYONE, 10)
     latencies = []
+    cpu = time.process_time()  # every thread of the process: the work, whatever the load
     for q in queries[:count]:
         t = time.perf_counter()
         matcher.search(TARGET, q, NO_FILTERS, EVERYONE, 10)
         latencies.append((time.perf_counter() - t) * 1000)
+    cpu = time.process_time() - cpu
     return {
         "p50_ms": float(np.percentile(latencies, 50)),
         "p95_ms": float(np.percentile(latencies, 95)),
+        "cpu_ms": cpu * 1000 / max(1, len(latencies)),
+        "load": os.getloadavg()[0],
         "query_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "disk_mb": sum(f.stat().st_size for f in (directory / "index").rglob("*") if f.is_file())
         / 2**20,
@@ -467,8 +473,8 @@ def speed_query(size: int, embedder: str, directory: Path, count: int) -> dict[s
 def speed(sizes: list[int], embedder: str, workdir: Path, queries: int) -> list[str]:
     lines = [
         "| records | of which synthetic | build (records/s) | build time | p50 query | p95 query | "
-        "peak RSS build | peak RSS query | index on disk | targets |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "CPU per query | load | peak RSS build | peak RSS query | index on disk | targets |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size in sizes:
         directory = workdir / f"speed-{size}"
@@ -500,6 +506,7 @@ def speed(sizes: list[int], embedder: str, workdir: Path, queries: int) -> list[
         lines.append(
             f"| {size:,} | {size - result['real']:,} | {result['rate']:.0f} | "
             f"{result['build_s']:.0f} s | {result['p50_ms']:.1f} ms | {result['p95_ms']:.1f} ms | "
+            f"{result['cpu_ms']:.1f} ms | {result['load']:.1f} | "
             f"{result['build_rss_mb']:.0f} MB | {result['query_rss_mb']:.0f} MB | "
             f"{result['disk_mb']:.0f} MB | {', '.join(targets)} |"
         )

@@ -90,3 +90,13 @@ def test_licence_income_distribution_approval_and_the_inventors_statement(
     expect(inventor.locator("body")).not_to_contain_text("15,750.00")
     expect(inventor.locator("body")).to_contain_text("BJ-2019-12-3-1")
     assert ledger.asset
+
+    # The unit's own policy: below the binding national floor, refused citing the article.
+    officer.goto("/ip/assets")
+    officer.get_by_role("link", name="单位奖励办法").click()
+    expect(officer.locator("#ip-floors")).to_contain_text("第四十五条第二款")
+    officer.fill("#field-title", "甲大学奖励办法")
+    officer.fill("#field-net_income_percent", "40")
+    officer.get_by_role("button", name="添加办法").click()
+    expect(officer.locator("#error-summary")).to_contain_text("第四十五条第二款")
+    expect(officer.locator("#ip-policies")).to_have_count(0)

@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from shelfbridge.matching.index import embedded
 from shelfbridge.matching.index.base import IndexedRecord
 from shelfbridge.matching.index.embedded import EmbeddedIndex
+from shelfbridge.matching.lexical import score_documents
 from shelfbridge.matching.types import MatchAttributes, MatchFilters, Scope, Target
 
 T = Target.RESULTS
@@ -198,3 +200,65 @@ def test_statistics_count_live_documents_and_frequencies(index: EmbeddedIndex) -
     assert stats.documents == 10
     assert stats.document_frequency == {"common": 10, "own4": 1, "absent": 0}
     assert stats.average_length == pytest.approx(2.0)
+
+
+def test_probed_lists_score_as_the_gathered_rows_would(tmp_path: Path) -> None:
+    index = EmbeddedIndex(tmp_path / "ix", ivf_min_rows=500, bulk_rows=100)
+    index.upsert(T, [record(i) for i in range(3000)])
+    segment = index._view(T).segments[0].segment
+    assert segment.centroids is not None
+    for seed in (1, 2, 3):
+        query = vector(10_000 + seed)
+        rows = segment.probe(query)
+        scores = np.asarray(segment.vectors[rows], dtype=np.float32) @ query
+        best = np.lexsort((rows, -scores))[:20]
+        found_rows, found_scores = segment.dense(query, None, 20)
+        assert found_rows.tolist() == rows[best].tolist()
+        np.testing.assert_allclose(found_scores, scores[best], rtol=1e-6)
+
+
+def test_dense_scans_on_two_threads_find_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedded, "PARALLEL_SCAN_ROWS", 0)
+    index = EmbeddedIndex(tmp_path / "ix", bulk_rows=50, merge_factor=8, ivf_min_rows=120)
+    for start in range(0, 400, 100):  # several segments, some with an inverted file
+        index.upsert(T, [record(i) for i in range(start, start + 100 + start // 2)])
+    index.upsert(T, [record(i) for i in range(1000, 1010)])  # and the log
+    assert len(index.segment_sizes(T)) > 2
+    one = EmbeddedIndex(tmp_path / "ix", parallel_scan=False)
+    for seed in range(5):
+        query = vector(20_000 + seed)
+        assert index.dense(T, query, 30, NONE, ALL) == one.dense(T, query, 30, NONE, ALL)
+
+
+def test_bm25_of_a_segment_matches_the_reference_formula(index: EmbeddedIndex) -> None:
+    counts = [{"a": 1 + i % 3, "b": i % 2, f"own{i}": 1, "c": 2} for i in range(12)]
+    index.upsert(
+        T,
+        [IndexedRecord(i, f"R-{i}", vector(i), c, MatchAttributes()) for i, c in enumerate(counts)],
+    )
+    query = {"a": 1.0, "b": 0.5, "own3": 2.0, "missing": 1.0}
+    stats = index.statistics(T, list(query))
+    expected = score_documents(
+        query,
+        [{t: n for t, n in c.items() if n} for c in counts],
+        stats.document_frequency,
+        stats.documents,
+        stats.average_length,
+    )
+    found = {c.record_id: c.score for c in index.lexical(T, query, 20, NONE, ALL)}
+    assert set(found) == set(range(12))
+    np.testing.assert_allclose([found[i] for i in range(12)], expected, rtol=1e-5)
+
+
+def test_vectors_come_from_the_live_version_of_each_record(index: EmbeddedIndex) -> None:
+    index.upsert(T, [record(i) for i in range(10)])  # a segment
+    moved = IndexedRecord(4, "R-4", vector(99), {"x": 1}, MatchAttributes())
+    index.upsert(T, [moved])  # the log shadows the segment's row
+    index.delete(T, [6])
+    found = index.vectors(T, [4, 6, 2, 123])
+    np.testing.assert_allclose(found[0], vector(99), atol=1e-3)
+    assert not found[1].any() and not found[3].any()
+    np.testing.assert_allclose(found[2], vector(2), atol=1e-3)
+    assert index.term_counts(T, [4, 6]) == [{"x": 1}, {}]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from shelfbridge.matching.analysis import default_analyzer
@@ -119,3 +123,50 @@ def test_a_matcher_without_feedback_or_smoothing_still_ranks(
 
 def test_empty_text_finds_nothing(matcher: Matcher) -> None:
     assert matcher.search(T, "   ", MatchFilters(), ALL, 5) == []
+
+
+class SlowQueries:
+    """An embedder whose query embedding takes a while and records the thread it ran on."""
+
+    def __init__(self, inner: StaticEmbedder) -> None:
+        self.inner = inner
+        self.name, self.dim = inner.name, inner.dim
+        self.threads: list[str] = []
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self.threads.append(threading.current_thread().name)
+        time.sleep(0.02)
+        return self.inner.embed_queries(texts)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed_documents(texts)
+
+
+@pytest.mark.parametrize(
+    "query", ["电池材料", "锂离子", "鱼类养殖", "深度学习 图像", "电池隔膜配方"]
+)
+def test_overlapped_and_sequential_searches_rank_the_same(matcher: Matcher, query: str) -> None:
+    slow = SlowQueries(matcher.embedder)  # type: ignore[arg-type]
+    overlapped = Matcher(matcher.backend, slow, matcher.analyzer, overlap=True)
+    sequential = Matcher(matcher.backend, matcher.embedder, matcher.analyzer, overlap=False)
+    for scope in (ALL, Scope()):
+        a = overlapped.search(T, query, MatchFilters(), scope, 5, text_loader=load)
+        b = sequential.search(T, query, MatchFilters(), scope, 5, text_loader=load)
+        assert [(h[0], round(h[1], 6), h[2]) for h in a] == [
+            (h[0], round(h[1], 6), h[2]) for h in b
+        ]
+    assert slow.threads and all(t != threading.current_thread().name for t in slow.threads)
+
+
+def test_an_embedding_failure_reaches_the_caller(matcher: Matcher) -> None:
+    class Broken(SlowQueries):
+        def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+            raise RuntimeError("model unavailable")
+
+    broken = Matcher(
+        matcher.backend,
+        Broken(matcher.embedder),
+        matcher.analyzer,  # type: ignore[arg-type]
+    )
+    with pytest.raises(RuntimeError, match="model unavailable"):
+        broken.search(T, "电池", MatchFilters(), ALL, 3)

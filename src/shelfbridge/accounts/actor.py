@@ -24,6 +24,11 @@ class Actor:
     person_id: int | None = None
     # organisation id -> roles held there (live memberships only)
     roles: dict[int, frozenset[str]] = field(default_factory=dict)
+    # What orgs_with() answered, per permission: an actor is kept for as long as its
+    # credential's rows (accounts.authn) and asked the same on every request and row.
+    _granted: dict[str, frozenset[int]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def label(self) -> str:
@@ -38,8 +43,12 @@ class Actor:
 
     def orgs_with(self, permission: str) -> frozenset[int]:
         """The organisations in which this actor holds the permission."""
-        allowed = PERMISSIONS[permission]
-        return frozenset(org for org, roles in self.roles.items() if roles & allowed)
+        found = self._granted.get(permission)
+        if found is None:
+            allowed = PERMISSIONS[permission]
+            found = frozenset(org for org, roles in self.roles.items() if roles & allowed)
+            self._granted[permission] = found
+        return found
 
     def can(self, permission: str, organization_id: int | None) -> bool:
         if self.is_unrestricted:

@@ -97,8 +97,24 @@ def _stale(last: datetime | None, now: datetime) -> bool:
     return last is None or now - last >= TOUCH_EVERY
 
 
+class _Found:
+    """The rows of one credential lookup and the actor they make, built once: rows kept for
+    the next requests (below) give them the same actor, not a new one each time."""
+
+    __slots__ = ("_actor", "rows")
+
+    def __init__(self, rows: Sequence[Any]) -> None:
+        self.rows = rows
+        self._actor: tuple[Actor, str] | None = None
+
+    def actor(self) -> tuple[Actor, str]:
+        if self._actor is None:
+            self._actor = _actor(self.rows)
+        return self._actor
+
+
 CREDENTIALS_KEPT = 1024
-_kept: OrderedDict[tuple[int, str], tuple[Hashable, Sequence[Any]]] = OrderedDict()
+_kept: OrderedDict[tuple[int, str], tuple[Hashable, _Found]] = OrderedDict()
 _kept_lock = threading.Lock()
 
 
@@ -117,29 +133,30 @@ def _kept_rows(database: Database, query: Any, digest: str) -> tuple[Hashable | 
         return state, found[1]
 
 
-def _credential_rows(database: Database, query: Any, digest: str) -> Sequence[Any]:
+def _credential_rows(database: Database, query: Any, digest: str) -> _Found:
     """The rows of ``query`` for a credential's digest, read again only when the database has
     changed since they were last read (the state is read first, so that the rows are at least
     as new as the state they are kept under)."""
     state, kept = _kept_rows(database, query, digest)
     if kept is not None:
-        rows: Sequence[Any] = kept
-        return rows
+        found: _Found = kept
+        return found
     with database.reader.connect() as connection:
-        rows = connection.execute(query, {"digest": digest}).all()
+        found = _Found(connection.execute(query, {"digest": digest}).all())
     if state is not None:
         with _kept_lock:
-            _kept[(id(query), digest)] = (state, rows)
+            _kept[(id(query), digest)] = (state, found)
             while len(_kept) > CREDENTIALS_KEPT:
                 _kept.popitem(last=False)
-    return rows
+    return found
 
 
 def resolve_session(
     database: Database, secret: str, runtime: AccountsRuntime
 ) -> Authenticated | Refused:
     now = runtime.now()
-    rows = _credential_rows(database, SESSION_QUERY, sessions.digest(secret))
+    found = _credential_rows(database, SESSION_QUERY, sessions.digest(secret))
+    rows = found.rows
     if not rows:
         return Refused("unknown or ended session")
     session_id, created_at, last_seen_at, csrf_token = rows[0][:4]
@@ -165,7 +182,7 @@ def resolve_session(
             connection.execute(
                 update(WebSession).where(WebSession.id == session_id).values(last_seen_at=now)
             )
-    actor, display_name = _actor(rows)
+    actor, display_name = found.actor()
     return Authenticated(actor, "session", session_id, display_name, csrf_token)
 
 
@@ -175,8 +192,8 @@ def resolve_token(
     if not tokens.TOKEN_PATTERN.fullmatch(secret):
         return Refused("malformed token")
     now = runtime.now()
-    rows = _credential_rows(database, TOKEN_QUERY, tokens.digest(secret))
-    outcome = _token_outcome(database, rows, now, touch=True)
+    found = _credential_rows(database, TOKEN_QUERY, tokens.digest(secret))
+    outcome = _token_outcome(database, found, now, touch=True)
     assert outcome is not None  # touch=True always answers
     return outcome
 
@@ -190,17 +207,18 @@ def known_token(
     the answer needs the database."""
     if not tokens.TOKEN_PATTERN.fullmatch(secret):
         return Refused("malformed token")
-    _state, rows = _kept_rows(database, TOKEN_QUERY, tokens.digest(secret))
-    if rows is None:
+    _state, found = _kept_rows(database, TOKEN_QUERY, tokens.digest(secret))
+    if found is None:
         return None
-    return _token_outcome(database, rows, runtime.now(), touch=False)
+    return _token_outcome(database, found, runtime.now(), touch=False)
 
 
 def _token_outcome(
-    database: Database, rows: Sequence[Any], now: datetime, *, touch: bool
+    database: Database, found: _Found, now: datetime, *, touch: bool
 ) -> Authenticated | Refused | None:
     """The answer for a token's rows; None when ``last_used_at`` needs writing and ``touch``
     is false."""
+    rows = found.rows
     if not rows:
         return Refused("unknown token")
     token_id, expires_at, last_used_at, revoked_at = rows[0][:4]
@@ -218,5 +236,5 @@ def _token_outcome(
             connection.execute(
                 update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
             )
-    actor, display_name = _actor(rows)
+    actor, display_name = found.actor()
     return Authenticated(actor, "token", token_id, display_name)

@@ -9,13 +9,16 @@ see :func:`flush`.
   events keep their order and a denial is in the table when its response leaves.
 - Reads of non-public records are many (a signed-in member paging through a list notes one
   per internal row it sees): they wait in a buffer of the process and are written together,
-  in one transaction, once :data:`FLUSH_EVERY` events are waiting or the oldest has waited
-  :data:`FLUSH_AFTER` seconds (a background thread), when the application shuts down (its
-  lifespan calls :func:`drain`), when the process exits, and when the database's engine is
-  disposed. One write every two seconds instead of one per request keeps SQLite's write lock
-  free for the application's own writes, and every commit starts the lists remembered by
-  ``registry.repository`` afresh, so fewer commits keep them useful. A process killed outright
-  loses the reads of its last two seconds.
+  in one transaction, once :data:`FLUSH_EVERY` events are waiting or, at the latest,
+  :data:`FLUSH_AFTER` seconds after the oldest arrived (a background thread), when the
+  application shuts down (its lifespan calls :func:`drain`), when the process exits, and when
+  the database's engine is disposed. One write every two seconds instead of one per request
+  keeps SQLite's write lock free for the application's own writes, and every commit starts
+  the lists and credentials remembered by ``registry.repository`` and ``accounts.authn``
+  afresh, so fewer commits keep them useful. The two seconds end on the marks of the wall
+  clock (0, 2, 4 … seconds), not two seconds after each process's first event: the workers of
+  a server then write together, and every process starts afresh once per mark instead of once
+  per worker's write. A process killed outright loses the reads of its last two seconds.
 - A write that fails loses nothing: the events go back to the front of the buffer, the failure
   is logged, and the write is tried again (after 1, 2, 4, … up to 60 seconds). Only if
   :data:`MAX_WAITING` events pile up are the oldest given up, and each of those is logged in
@@ -44,7 +47,7 @@ from shelfbridge.core.models import utcnow
 logger = logging.getLogger(__name__)
 
 FLUSH_EVERY = 200  # events waiting
-FLUSH_AFTER = 2.0  # seconds the oldest has waited
+FLUSH_AFTER = 2.0  # seconds the oldest may wait, at most
 MAX_WAITING = 100_000  # beyond this the oldest are logged and given up
 RETRY_MAX = 60.0  # seconds between tries of a failing write, at most
 
@@ -129,6 +132,7 @@ class _EventWriter:
         self.engine = engine
         self.events: list[dict[str, Any]] = []
         self.oldest = 0.0  # monotonic time the oldest waiting event arrived
+        self.deadline = 0.0  # monotonic time the waiting events are written, at the latest
         self.failures = 0
         self.retry_at = 0.0
         self.lock = threading.Lock()  # the buffer
@@ -139,6 +143,7 @@ class _EventWriter:
             first = not self.events
             if first:
                 self.oldest = time.monotonic()
+                self.deadline = self.oldest + _until_next_mark()
             self.events.extend(events)
             full = len(self.events) >= FLUSH_EVERY
         if first or full:  # a new deadline, or due now: otherwise the thread knows already
@@ -151,7 +156,7 @@ class _EventWriter:
                 return None
             if self.failures:
                 return self.retry_at
-            return now if len(self.events) >= FLUSH_EVERY else self.oldest + FLUSH_AFTER
+            return now if len(self.events) >= FLUSH_EVERY else self.deadline
 
     def write_now(self, extra: list[dict[str, Any]]) -> int:
         """Write what waits and ``extra`` (after it) in one transaction; returns how many.
@@ -198,6 +203,12 @@ class _EventWriter:
             lost, self.events = self.events, []
         for event_ in lost:
             logger.critical("security event not written before exit: %s", _as_json(event_))
+
+
+def _until_next_mark() -> float:
+    """Seconds to the next multiple of FLUSH_AFTER on the wall clock (at most FLUSH_AFTER):
+    every process on the machine reads the same clock, so their writes fall together."""
+    return FLUSH_AFTER - time.time() % FLUSH_AFTER
 
 
 def _as_json(event_: dict[str, Any]) -> str:

@@ -452,6 +452,10 @@ def build_router() -> APIRouter:
     from shelfbridge.ip.disclosure_api import build_router as disclosure_routes
 
     router.include_router(disclosure_routes())
+    # A unit's reward policies, read (ip/policy_api.py); creating one is above.
+    from shelfbridge.ip.policy_api import build_router as policy_routes
+
+    router.include_router(policy_routes())
     return router
 
 

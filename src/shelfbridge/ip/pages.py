@@ -123,6 +123,10 @@ def build_router() -> APIRouter:
     from shelfbridge.ip.disclosure_pages import build_router as disclosure_router
 
     router.include_router(disclosure_router())
+    # A unit's own reward policies beside the floors that bind it.
+    from shelfbridge.ip.policy_pages import build_router as policy_router
+
+    router.include_router(policy_router())
     return router
 
 

