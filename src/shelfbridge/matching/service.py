@@ -43,6 +43,57 @@ from shelfbridge.core.errors import (
     ValidationFailed,
 )
 from shelfbridge.matching import documents as docs
+from shelfbridge.matching.runtime import (  # the runtime's public names, as before
+    EMBED_BATCH as EMBED_BATCH,
+)
+from shelfbridge.matching.runtime import (
+    EMBEDDER_FOLDER as EMBEDDER_FOLDER,
+)
+from shelfbridge.matching.runtime import (
+    FIT_PHASE as FIT_PHASE,
+)
+from shelfbridge.matching.runtime import (
+    INDEX_FOLDER as INDEX_FOLDER,
+)
+from shelfbridge.matching.runtime import (
+    MANIFEST_NAME as MANIFEST_NAME,
+)
+from shelfbridge.matching.runtime import (
+    MANIFEST_VERSION as MANIFEST_VERSION,
+)
+from shelfbridge.matching.runtime import (
+    IndexNotReady as IndexNotReady,
+)
+from shelfbridge.matching.runtime import (
+    Matcher as Matcher,
+)
+from shelfbridge.matching.runtime import (
+    MatchRuntime as MatchRuntime,
+)
+from shelfbridge.matching.runtime import (
+    Progress as Progress,
+)
+from shelfbridge.matching.runtime import (
+    Ranked as Ranked,
+)
+from shelfbridge.matching.runtime import (
+    RebuildReport as RebuildReport,
+)
+from shelfbridge.matching.runtime import (
+    TextLoader as TextLoader,
+)
+from shelfbridge.matching.runtime import (
+    attach_runtime as attach_runtime,
+)
+from shelfbridge.matching.runtime import (
+    available_embedders as available_embedders,
+)
+from shelfbridge.matching.runtime import (
+    runtime_for as runtime_for,
+)
+from shelfbridge.matching.runtime import (
+    runtime_of as runtime_of,
+)
 from shelfbridge.matching.types import (
     Explanation,
     Hit,
