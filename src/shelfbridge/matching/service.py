@@ -20,6 +20,8 @@ Every entry point takes the caller's session and acts for the current actor
 The runtime is attached to a :class:`~shelfbridge.core.database.Database` (``create_app`` and
 the CLI do it): the service finds it from the session, and :mod:`.sync` keeps its index up to
 date after each commit. Nothing is loaded until the first match or write that needs it.
+The runtime itself lives in :mod:`.runtime`; its public names are re-exported here, where the
+callers import them.
 """
 
 from __future__ import annotations
