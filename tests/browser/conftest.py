@@ -77,15 +77,40 @@ def page(browser: Any, live_server: str) -> Iterator[Any]:
     context.close()
 
 
+def sign_in(tab: Any, username: str) -> None:
+    """Through the real login form (Chinese labels: the contexts open with locale zh-CN)."""
+    from tests import auth
+
+    tab.goto("/login")
+    tab.fill("#login-username", username)
+    tab.fill("#login-password", auth.PASSWORD)
+    tab.get_by_role("button", name="登录").click()
+    tab.wait_for_url("**/")
+
+
 @pytest.fixture
 def admin_page(page: Any, database: Any) -> Any:
     """The tab, signed in as a platform admin through the real login form."""
     from tests import auth
 
     auth.create_user(database, "browser-admin", admin=True)
-    page.goto("/login")
-    page.fill("#login-username", "browser-admin")
-    page.fill("#login-password", auth.PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/")
+    sign_in(page, "browser-admin")
     return page
+
+
+@pytest.fixture
+def tabs(browser: Any, live_server: str) -> Iterator[Any]:
+    """A fresh browser (its own cookies) per user: ``tabs("officer-a")`` is signed in."""
+    contexts = []
+
+    def open_as(username: str) -> Any:
+        context = browser.new_context(base_url=live_server, locale="zh-CN")
+        contexts.append(context)
+        tab = context.new_page()
+        tab.set_default_timeout(10_000)
+        sign_in(tab, username)
+        return tab
+
+    yield open_as
+    for context in contexts:
+        context.close()

@@ -5,37 +5,13 @@ same inventors."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests import auth
 from tests.ip.ledger_support import build_ledger
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def tabs(browser: Any, live_server: str) -> Iterator[Any]:
-    """A fresh browser (its own cookies) per user, signed in through the login form."""
-    contexts = []
-
-    def open_as(username: str) -> Any:
-        context = browser.new_context(base_url=live_server, locale="zh-CN")
-        contexts.append(context)
-        tab = context.new_page()
-        tab.set_default_timeout(10_000)
-        tab.goto("/login")
-        tab.fill("#login-username", username)
-        tab.fill("#login-password", auth.PASSWORD)
-        tab.get_by_role("button", name="登录").click()
-        tab.wait_for_url("**/")
-        return tab
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 def test_a_researcher_submits_and_an_officer_assesses_and_decides_to_file(

@@ -7,13 +7,12 @@ service itself."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from shelfbridge.matching.types import Target
-from tests import auth
+from tests.browser.conftest import sign_in
 from tests.matching.feedback_support import Cast, build_cast, install_fake_matches
 
 pytestmark = pytest.mark.browser
@@ -28,32 +27,6 @@ def cast(database: Any, monkeypatch: pytest.MonkeyPatch) -> Cast:
 
     default_analyzer().terms("电池")
     return build_cast(database)
-
-
-@pytest.fixture
-def tabs(browser: Any, live_server: str) -> Iterator[Any]:
-    """A fresh browser (its own cookies) per user: ``tabs("officer-a")`` is signed in."""
-    contexts = []
-
-    def open_as(username: str) -> Any:
-        context = browser.new_context(base_url=live_server, locale="zh-CN")
-        contexts.append(context)
-        tab = context.new_page()
-        tab.set_default_timeout(10_000)
-        sign_in(tab, username)
-        return tab
-
-    yield open_as
-    for context in contexts:
-        context.close()
-
-
-def sign_in(tab: Any, username: str) -> None:
-    tab.goto("/login")
-    tab.fill("#login-username", username)
-    tab.fill("#login-password", auth.PASSWORD)
-    tab.get_by_role("button", name="登录").click()
-    tab.wait_for_url("**/")
 
 
 def test_an_enterprise_user_searches_free_text_and_sees_the_matched_terms(
