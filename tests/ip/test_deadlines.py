@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shelfbridge.core.errors import BadRequest, Conflict
-from shelfbridge.ip import deadlines, ical, rules
+from shelfbridge.ip import deadlines, ical, office_actions, rules
 from shelfbridge.ip.models import IpAsset, IpOfficeAction
 from tests import auth, factories
 from tests.ip.ledger_support import Ledger, build_ledger
@@ -202,11 +202,11 @@ def ledger(database: Any) -> Ledger:
 
 def test_office_actions_are_due_until_answered(database: Any, ledger: Ledger) -> None:
     with database.unit_of_work() as session:
-        action = deadlines.add_office_action(
+        action = office_actions.add_office_action(
             session, ledger.asset, {"kind": "first-examination", "issued_on": "2025-02-10"}
         )
         assert (action.due_on, action.due_estimated) == (date(2025, 6, 10), True)
-        given = deadlines.add_office_action(
+        given = office_actions.add_office_action(
             session,
             ledger.asset,
             {"kind": "correction", "issued_on": "2025-03-01", "due_on": "2025-04-20"},
@@ -221,9 +221,9 @@ def test_office_actions_are_due_until_answered(database: Any, ledger: Ledger) ->
             (date(2025, 6, 10), True),  # the usual period, not read on the notice
         ]
     with database.unit_of_work() as session:
-        deadlines.respond_office_action(session, ids[0], date(2025, 5, 1))
+        office_actions.respond_office_action(session, ids[0], date(2025, 5, 1))
         with pytest.raises(Conflict):
-            deadlines.respond_office_action(session, ids[0], date(2025, 5, 2))
+            office_actions.respond_office_action(session, ids[0], date(2025, 5, 2))
     with database.unit_of_work(write=False) as session:
         found = deadlines.upcoming(session, date(2025, 3, 1), 200)
         assert [d.due_on for d in found if d.kind == "office-action"] == [date(2025, 4, 20)]

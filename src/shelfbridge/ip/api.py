@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSc
 from shelfbridge.accounts import policy
 from shelfbridge.accounts.actor import current_actor
 from shelfbridge.core.errors import PermissionDenied, RuleViolation
-from shelfbridge.ip import deadlines, repository, rules, service, views
+from shelfbridge.ip import deadlines, office_actions, repository, rules, service, views
 from shelfbridge.ip import distribution as rewards
 from shelfbridge.ip.inputs import FIRST_DAY, LAST_DAY, MAX_WEIGHT
 from shelfbridge.ip.models import ASSET_KINDS, ASSET_STATUSES
@@ -438,7 +438,7 @@ def build_router() -> APIRouter:
         asset_id: RecordId, body: OfficeActionIn, session: WriteSession
     ) -> dict[str, Any]:
         """A patent-office notice on an asset, to be answered by a day."""
-        return views.office_action(deadlines.add_office_action(session, asset_id, _raw(body)))
+        return views.office_action(office_actions.add_office_action(session, asset_id, _raw(body)))
 
     @router.post("/office-actions/{action_id}/respond", name="respond_ip_office_action")
     def respond_office_action(
@@ -446,7 +446,7 @@ def build_router() -> APIRouter:
     ) -> dict[str, Any]:
         """Mark a notice as answered (once)."""
         on = body.responded_on or date.today()
-        return views.office_action(deadlines.respond_office_action(session, action_id, on))
+        return views.office_action(office_actions.respond_office_action(session, action_id, on))
 
     # Invention disclosures (ip/disclosure_api.py), imported here because they reuse Day.
     from shelfbridge.ip.disclosure_api import build_router as disclosure_routes

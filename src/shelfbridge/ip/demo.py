@@ -28,7 +28,7 @@ from shelfbridge.accounts import repository as accounts_repository
 from shelfbridge.accounts.actor import SYSTEM, Actor, current_actor, user_actor
 from shelfbridge.accounts.demo import ENTERPRISE_E1, ENTERPRISE_E2, UNIVERSITY_A, UNIVERSITY_B
 from shelfbridge.accounts.models import User
-from shelfbridge.ip import deadlines, distribution, service
+from shelfbridge.ip import distribution, office_actions, service
 from shelfbridge.ip.models import IpAsset
 from shelfbridge.registry import service as registry_service
 from shelfbridge.registry.models import Organization, Person, Result
@@ -301,7 +301,7 @@ def _assets(session: Session, counts: dict[str, int]) -> dict[str, int]:
         created[spec["external_id"]] = service.create_asset(session, raw).id
         counts["assets"] += 1
     today = date.today()
-    deadlines.add_office_action(
+    office_actions.add_office_action(
         session,
         created["IP-DEMO-003"],
         {

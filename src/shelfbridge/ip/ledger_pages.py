@@ -27,7 +27,17 @@ from shelfbridge.core.errors import (
 from shelfbridge.core.i18n import translate
 from shelfbridge.ip import deadlines as due
 from shelfbridge.ip import distribution as rewards
-from shelfbridge.ip import fees, ical, report, repository, rules, service, statement_pdf, views
+from shelfbridge.ip import (
+    fees,
+    ical,
+    office_actions,
+    report,
+    repository,
+    rules,
+    service,
+    statement_pdf,
+    views,
+)
 from shelfbridge.ip.models import (
     ASSET_KINDS,
     CONTRACT_TYPES,
@@ -254,7 +264,7 @@ def build_router() -> APIRouter:
         record = service.get_asset(session, asset_id)
         manages = service.may_manage(record.owner_org_id)
         deals = repository.deals_of_asset(session, asset_id) if manages else []
-        actions = due.office_actions_of(session, asset_id) if manages else []
+        actions = office_actions.office_actions_of(session, asset_id) if manages else []
         payments = fees.payments_of(session, asset_id) if manages else []
         today = date.today()
         paid = {p.patent_year for p in payments}
@@ -449,7 +459,8 @@ def build_router() -> APIRouter:
         name="page_ip_office_action_create",
     )
     def add_office_action(asset_id: int, session: WriteSession, data: FormData) -> Any:
-        due.add_office_action(session, asset_id, {k: v for k, v in data.items() if v.strip()})
+        given = {k: v for k, v in data.items() if v.strip()}
+        office_actions.add_office_action(session, asset_id, given)
         return RedirectResponse(f"/ip/assets/{asset_id}", status_code=303)
 
     @router.post(
@@ -459,7 +470,7 @@ def build_router() -> APIRouter:
     )
     def respond_office_action(action_id: int, session: WriteSession, data: FormData) -> Any:
         on = _day(data.get("responded_on")) if data.get("responded_on") else date.today()
-        action = due.respond_office_action(session, action_id, on)
+        action = office_actions.respond_office_action(session, action_id, on)
         return RedirectResponse(f"/ip/assets/{action.asset_id}", status_code=303)
 
     @router.get("/ip/report", response_class=HTMLResponse, name="page_ip_report")
