@@ -9,12 +9,12 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shelfbridge.core.i18n import N_, translate
 from shelfbridge.ip.disclosure_models import GRACE_MONTHS, Disclosure
 from shelfbridge.ip.inputs import Fields
+from shelfbridge.ip.service import find_person, parse_contributor_lines
 from shelfbridge.registry.models import Person
 
 MAX_CONTRIBUTORS = 50
@@ -30,23 +30,9 @@ class Inventor:
 
 
 def parse_lines(text: str) -> list[dict[str, str]]:
-    """The text form, one inventor per line (or separated by ``;``): ``name:share``,
-    ``name:share:main``, with ``@person`` (an id or external id) after the name to link the
-    person of the registry: ``张三@PER-1:60:main``."""
-    items = []
-    normalized = text.replace("；", ";").replace("：", ":").replace("\r", "")
-    for part in normalized.replace(";", "\n").split("\n"):
-        if not part.strip():
-            continue
-        pieces = [piece.strip() for piece in part.split(":")]
-        name, _sep, person = pieces[0].partition("@")
-        item = {"name": name.strip(), "share": pieces[1] if len(pieces) > 1 else ""}
-        if person.strip():
-            item["person"] = person.strip()
-        if len(pieces) > 2 and pieces[2].lower() == "main":
-            item["main"] = "true"
-        items.append(item)
-    return items
+    """The text form, one inventor per line: ``name:share[:main]``, with ``@person`` after the
+    name to link the person of the registry (``ip.service.parse_contributor_lines``)."""
+    return parse_contributor_lines(text, amount="share")
 
 
 def format_lines(disclosure: Disclosure) -> str:
@@ -78,13 +64,6 @@ def _share(fields: Fields, where: str, value: Any) -> Decimal | None:
     return share.quantize(Decimal("0.01"))
 
 
-def _person(session: Session, reference: Any) -> Person | None:
-    text = str(reference).strip()
-    if text.isdigit() and len(text) < 11:
-        return session.get(Person, int(text))
-    return session.scalars(select(Person).where(Person.external_id == text)).first()
-
-
 def inventors(session: Session, fields: Fields) -> list[Inventor]:
     """The inventors and their shares, which must sum to exactly 100."""
     raw = fields.raw.get("contributors")
@@ -106,7 +85,7 @@ def inventors(session: Session, fields: Fields) -> list[Inventor]:
         person: Person | None = None
         reference = item.get("person_id", item.get("person"))
         if reference not in (None, ""):
-            person = _person(session, reference)
+            person = find_person(session, reference)
             if person is None:
                 fields.problem(where, N_("No person “{value}” in the registry."), value=reference)
                 continue

@@ -51,19 +51,8 @@ ROUTES = {
     "page_ip_disclosure_decision": policy.SIGNED_IN,
     "page_ip_disclosure_decide": policy.SIGNED_IN,
 }
-FORM_FIELDS = (
-    "owner_org_id",
-    "title",
-    "abstract",
-    "technical_field",
-    "conceived_on",
-    "public_disclosure_on",
-    "public_disclosure_note",
-    "funding_source",
-    "confidentiality",
-    "result_id",
-    "contributors",
-)
+# the create form also names the unit; an edit keeps it (FORM_FIELDS[1:])
+FORM_FIELDS = ("owner_org_id", *disclosures.DRAFT_FIELDS)
 ASSESSMENT_FIELDS = (
     "novelty",
     "inventive_step",

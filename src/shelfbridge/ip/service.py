@@ -174,15 +174,11 @@ def _contributors(session: Session, fields: Fields) -> list[ContributorIn]:
         person_ref = item.get("person_id", item.get("person"))
         person: Person | None = None
         if person_ref not in (None, ""):
-            text = str(person_ref).strip()
-            statement = (
-                select(Person).where(Person.id == int(text))
-                if text.isdigit()
-                else select(Person).where(Person.external_id == text)
-            )
-            person = session.scalars(statement).first()
+            person = find_person(session, person_ref)
             if person is None:
-                fields.problem(where, N_("No person “{value}” in the registry."), value=text)
+                fields.problem(
+                    where, N_("No person “{value}” in the registry."), value=str(person_ref).strip()
+                )
                 continue
             person_id = person.id
         name = str(item.get("name") or (person.name if person else "")).strip()
@@ -203,10 +199,11 @@ def _contributors(session: Session, fields: Fields) -> list[ContributorIn]:
     return found
 
 
-def parse_contributor_lines(text: str) -> list[dict[str, str]]:
+def parse_contributor_lines(text: str, amount: str = "weight") -> list[dict[str, str]]:
     """The text form of a contributor list, one per line (or separated by ``;``):
-    ``name:weight``, ``name:weight:main``, and optionally ``@person`` (an id or external id)
-    after the name: ``张三@PER-1:60:main``."""
+    ``name:AMOUNT``, ``name:AMOUNT:main``, and optionally ``@person`` (an id or external id)
+    after the name: ``张三@PER-1:60:main``. ``amount`` names the number: an asset's weight, a
+    disclosure's share."""
     items = []
     normalized = text.replace("；", ";").replace("：", ":").replace("\r", "")
     for part in normalized.replace(";", "\n").split("\n"):
@@ -216,13 +213,22 @@ def parse_contributor_lines(text: str) -> list[dict[str, str]]:
         pieces = [piece.strip() for piece in part.split(":")]
         who = pieces[0]
         name, _sep, person = who.partition("@")
-        item = {"name": name.strip(), "weight": pieces[1] if len(pieces) > 1 else ""}
+        item = {"name": name.strip(), amount: pieces[1] if len(pieces) > 1 else ""}
         if person.strip():
             item["person"] = person.strip()
         if len(pieces) > 2 and pieces[2].lower() == "main":
             item["main"] = "true"
         items.append(item)
     return items
+
+
+def find_person(session: Session, reference: Any) -> Person | None:
+    """A person of the registry by id or external id (an over-long number is an external id,
+    never an id beyond the database's integers)."""
+    text = str(reference).strip()
+    if text.isdigit() and len(text) < 11:
+        return session.get(Person, int(text))
+    return session.scalars(select(Person).where(Person.external_id == text)).first()
 
 
 def create_asset(session: Session, raw: Mapping[str, Any]) -> IpAsset:
