@@ -21,8 +21,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from shelfbridge.accounts import policy
-from shelfbridge.accounts.actor import current_actor
-from shelfbridge.core.errors import PermissionDenied, RuleViolation
+from shelfbridge.core.errors import RuleViolation
 from shelfbridge.ip import deadlines, office_actions, repository, rules, service, views
 from shelfbridge.ip import distribution as rewards
 from shelfbridge.ip.inputs import FIRST_DAY, LAST_DAY, MAX_WEIGHT
@@ -265,19 +264,16 @@ class PolicyIn(_Body):
     main_contributors_percent: str | None = _percent("main contributors' share of the reward")
 
 
-def _manager() -> None:
-    """Refused before the body is read: a caller who manages no ledger learns nothing more."""
-    actor = current_actor.get()
-    if not actor.is_unrestricted and not repository.managed_orgs(actor):
-        raise PermissionDenied(service.NOT_MANAGER)
-
-
 def _raw(body: BaseModel) -> dict[str, Any]:
     return body.model_dump(exclude_none=True)
 
 
 def _asset(record: Any) -> dict[str, Any]:
     return views.asset(record, weights=service.may_manage(record.owner_org_id))
+
+
+# a route dependency: refused before the body is read (ip.service.refuse_non_managers)
+MANAGERS_ONLY = Depends(service.refuse_non_managers)
 
 
 def build_router() -> APIRouter:
@@ -296,9 +292,7 @@ def build_router() -> APIRouter:
         found = repository.list_assets(session, status=status, limit=limit, offset=offset)
         return [_asset(a) for a in found]
 
-    @router.post(
-        "/assets", status_code=201, name="create_ip_asset", dependencies=[Depends(_manager)]
-    )
+    @router.post("/assets", status_code=201, name="create_ip_asset", dependencies=[MANAGERS_ONLY])
     def create_asset(body: AssetIn, session: WriteSession) -> dict[str, Any]:
         """A new asset of the caller's unit, with its contributors and their weights."""
         return _asset(service.create_asset(session, _raw(body)))
@@ -381,7 +375,7 @@ def build_router() -> APIRouter:
         return views.distribution(rewards.mark_paid(session, distribution_id))
 
     @router.post(
-        "/policies", status_code=201, name="create_ip_policy", dependencies=[Depends(_manager)]
+        "/policies", status_code=201, name="create_ip_policy", dependencies=[MANAGERS_ONLY]
     )
     def create_policy(body: PolicyIn, session: WriteSession) -> dict[str, Any]:
         """A unit's own reward rule; refused (422, citing the article) below a binding floor."""
@@ -409,7 +403,7 @@ def build_router() -> APIRouter:
         """A contributor's statement, for the owner's officers (only their units' assets)."""
         return views.statement(rewards.statement(session, person_id))
 
-    @router.get("/deadlines", name="list_ip_deadlines", dependencies=[Depends(_manager)])
+    @router.get("/deadlines", name="list_ip_deadlines", dependencies=[MANAGERS_ONLY])
     def list_deadlines(
         session: ReadSession,
         within: Annotated[

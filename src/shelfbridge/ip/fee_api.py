@@ -16,9 +16,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from shelfbridge.accounts import policy
-from shelfbridge.accounts.actor import current_actor
-from shelfbridge.core.errors import PermissionDenied
-from shelfbridge.ip import fees, repository, service
+from shelfbridge.ip import fees, service
 from shelfbridge.ip.api import Day
 from shelfbridge.registry.schemas import NO_NUL
 from shelfbridge.web.deps import PROBLEM_RESPONSES, ReadSession, RecordId, WriteSession
@@ -70,13 +68,6 @@ class FeePaymentIn(BaseModel):
     note: str | None = Field(None, max_length=300, pattern=NO_NUL)
 
 
-def _manager() -> None:
-    """Refused before the body is read: a caller who manages no ledger learns nothing more."""
-    actor = current_actor.get()
-    if not actor.is_unrestricted and not repository.managed_orgs(actor):
-        raise PermissionDenied(service.NOT_MANAGER)
-
-
 def build_router() -> APIRouter:
     for name, route_policy in ROUTES.items():
         policy.register(name, route_policy)
@@ -84,7 +75,7 @@ def build_router() -> APIRouter:
         prefix="/ip",
         tags=["ip"],
         responses=PROBLEM_RESPONSES,
-        dependencies=[Depends(_manager)],
+        dependencies=[Depends(service.refuse_non_managers)],
     )
 
     @router.get("/assets/{asset_id}/fee-payments", name="list_ip_fee_payments")

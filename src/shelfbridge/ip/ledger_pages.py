@@ -20,7 +20,6 @@ from shelfbridge.accounts.actor import current_actor
 from shelfbridge.core.errors import (
     BadRequest,
     FieldProblem,
-    PermissionDenied,
     RuleViolation,
     ValidationFailed,
 )
@@ -133,12 +132,6 @@ def _errors(problems: list[FieldProblem]) -> dict[str, str]:
     return found
 
 
-def _require_any_manager() -> None:
-    actor = current_actor.get()
-    if not actor.is_unrestricted and not repository.managed_orgs(actor):
-        raise PermissionDenied(service.NOT_MANAGER)
-
-
 def _managed_units(session: Session) -> list[tuple[int, str]]:
     actor = current_actor.get()
     ids = sorted(repository.managed_orgs(actor))
@@ -245,12 +238,12 @@ def build_router() -> APIRouter:
 
     @router.get("/ip/assets/new", response_class=HTMLResponse, name="page_ip_asset_new")
     def new_asset(request: Request, session: ReadSession) -> HTMLResponse:
-        _require_any_manager()
+        service.refuse_non_managers()
         return _asset_form(request, session, {}, [])
 
     @router.post("/ip/assets/new", response_model=None, name="page_ip_asset_create")
     def create_asset(request: Request, session: WriteSession, data: FormData) -> Response:
-        _require_any_manager()
+        service.refuse_non_managers()
         values = {name: data.get(name, "") for name in ASSET_FIELDS}
         try:
             asset = service.create_asset(session, values)
@@ -422,7 +415,7 @@ def build_router() -> APIRouter:
     @router.get("/ip/deadlines", response_class=HTMLResponse, name="page_ip_deadlines")
     def deadlines_page(request: Request, session: ReadSession, within: str = "90d") -> HTMLResponse:
         """The calendar of the caller's units (officers and admins)."""
-        _require_any_manager()
+        service.refuse_non_managers()
         messages: list[str] = []
         try:
             days = due.parse_window(within)
@@ -443,7 +436,7 @@ def build_router() -> APIRouter:
 
     @router.get("/ip/deadlines.ics", response_class=Response, name="page_ip_deadlines_ics")
     def deadlines_ics(session: ReadSession, within: str = "365d") -> Response:
-        _require_any_manager()
+        service.refuse_non_managers()
         found = due.upcoming(session, date.today(), due.parse_window(within))
         headers = {
             "Content-Disposition": 'attachment; filename="shelfbridge-deadlines.ics"',
@@ -481,7 +474,7 @@ def build_router() -> APIRouter:
         year: str | None = None,
     ) -> HTMLResponse:
         """The Art. 21 annual report of one of the caller's units (officers and admins)."""
-        _require_any_manager()
+        service.refuse_non_managers()
         units = report.units(session)
         chosen_year = report.check_year(year) if year else date.today().year - 1
         named = int(org) if org and org.strip().isdigit() and len(org) < 18 else None
@@ -501,7 +494,7 @@ def build_router() -> APIRouter:
     def report_xlsx(
         session: ReadSession, org: Annotated[int, Query(ge=1, le=2**62)], year: str
     ) -> Response:
-        _require_any_manager()
+        service.refuse_non_managers()
         found = report.build(session, org, report.check_year(year))
         headers = {
             "Content-Disposition": f'attachment; filename="{report.filename(found)}"',

@@ -12,9 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from shelfbridge.accounts import policy
-from shelfbridge.accounts.actor import current_actor
-from shelfbridge.core.errors import PermissionDenied
-from shelfbridge.ip import repository, service, unit_policies
+from shelfbridge.ip import service, unit_policies
 from shelfbridge.ip.api import Day
 from shelfbridge.web.deps import MAX_ID, PROBLEM_RESPONSES, ReadSession, RecordId
 
@@ -24,18 +22,15 @@ ROUTES = {
 }
 
 
-def _manager() -> None:
-    """Refused before anything is read: a caller who manages no ledger learns nothing more."""
-    actor = current_actor.get()
-    if not actor.is_unrestricted and not repository.managed_orgs(actor):
-        raise PermissionDenied(service.NOT_MANAGER)
+# a route dependency: refused before the body is read (ip.service.refuse_non_managers)
+MANAGERS_ONLY = Depends(service.refuse_non_managers)
 
 
 def build_router() -> APIRouter:
     for name, route_policy in ROUTES.items():
         policy.register(name, route_policy)
     # Included by ip.api's router, whose prefix (/ip) and tag it takes.
-    router = APIRouter(responses=PROBLEM_RESPONSES, dependencies=[Depends(_manager)])
+    router = APIRouter(responses=PROBLEM_RESPONSES, dependencies=[MANAGERS_ONLY])
 
     @router.get("/policies", name="list_ip_policies")
     def list_policies(

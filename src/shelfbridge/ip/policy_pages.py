@@ -22,7 +22,6 @@ from shelfbridge.accounts.actor import current_actor
 from shelfbridge.core.errors import (
     Conflict,
     FieldProblem,
-    PermissionDenied,
     RuleViolation,
     ValidationFailed,
 )
@@ -48,12 +47,6 @@ FIELDS = (
     "equity_percent",
     "main_contributors_percent",
 )
-
-
-def _require_any_manager() -> None:
-    actor = current_actor.get()
-    if not actor.is_unrestricted and not repository.managed_orgs(actor):
-        raise PermissionDenied(service.NOT_MANAGER)
 
 
 def _ident(text: str | None) -> int | None:
@@ -152,12 +145,12 @@ def build_router() -> APIRouter:
     ) -> HTMLResponse:
         """The chosen unit's policies, the one in force on a day (default today) and the
         floors that bind the unit that day."""
-        _require_any_manager()
+        service.refuse_non_managers()
         return _page(request, session, _ident(org), on.strip()[:20])
 
     @router.post("/ip/policies", response_model=None, name="page_ip_policy_create")
     def create_policy(request: Request, session: WriteSession, data: FormData) -> Response:
-        _require_any_manager()
+        service.refuse_non_managers()
         values = {name: data.get(name, "") for name in FIELDS}
         try:
             created = service.set_policy(session, values)

@@ -77,6 +77,14 @@ def may_manage(owner_org_id: int, actor: Actor | None = None) -> bool:
     return actor.can(MANAGE, owner_org_id)
 
 
+def refuse_non_managers() -> None:
+    """A route dependency, refusing before the body is read: a caller who manages no ledger
+    learns nothing more."""
+    actor = current_actor.get()
+    if not actor.is_unrestricted and not repository.managed_orgs(actor):
+        raise PermissionDenied(NOT_MANAGER)
+
+
 def require_manager(owner_org_id: int, actor: Actor | None = None) -> None:
     if not may_manage(owner_org_id, actor):
         raise PermissionDenied(NOT_MANAGER)
