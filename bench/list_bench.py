@@ -6,6 +6,12 @@ platform admin) within 15% of that throughput. The baseline, measured in the sam
 same server stack, is the framework floor: a route that returns a fixed JSON body of the same
 size without touching the database.
 
+Each worker is a server process of its own on its own port, and the clients are dealt to them
+in turn, as a balancer in front of them would: with uvicorn's ``--workers`` the workers share
+one listening socket and asyncio accepts connections in bursts, so 8 keep-alive connections
+often landed 7 to 1 (or 8 to 0) on two workers, and the figures of a case moved by a third
+from one run to the next with the split.
+
 The cases take turns: each runs ``--rounds`` times for ``--seconds / --rounds`` seconds, so
 that load from other programs on the machine falls on all of them alike, and the figures are
 those of all rounds together.
@@ -53,10 +59,16 @@ app = Starlette(routes=[Route("/floor", page)])
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """``count`` different free ports (each socket stays bound until all are chosen)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def seed(url: str, rows: int) -> dict[str, str]:
@@ -109,6 +121,12 @@ def seed(url: str, rows: int) -> dict[str, str]:
                 batch = []
         if batch:
             conn.execute(insert(Result), batch)
+    if database.writer.dialect.name == "postgresql":
+        # What autovacuum does within a minute of a bulk load on a standard server (this
+        # machine's PostgreSQL runs without it): without statistics the planner takes 100,000
+        # results for a few dozen and walks a member's list by bitmap (40 ms a page, not 0.1).
+        with database.writer.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     database.dispose()
     return tokens
 
@@ -157,6 +175,31 @@ def cpu_seconds(root: int) -> float:
     return total
 
 
+def database_cpu_seconds(url: str) -> float:
+    """CPU time used so far by the PostgreSQL backends serving the database of ``url``
+    (Linux; 0 elsewhere and for SQLite, whose work is the server's own): the other half of a
+    request's cost on this machine. Backends that ended since are not counted, so the
+    servers' pooled connections are what it sees."""
+    proc = Path("/proc")
+    if not url.startswith("postgresql") or not proc.is_dir():
+        return 0.0
+    name = url.rsplit("/", 1)[-1].split("?", 1)[0]
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if not command.startswith("postgres: ") or f" {name} " not in command:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def combine(results: list[LoadResult]) -> LoadResult:
     return LoadResult(
         sum(r.requests for r in results),
@@ -172,7 +215,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="per case, all rounds")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
     options = parser.parse_args()
 
@@ -182,58 +225,60 @@ def main() -> None:
     tokens = seed(url, options.rows)
 
     env = {**os.environ, "SHELFBRIDGE_DATABASE_URL": url, "OMP_NUM_THREADS": "1"}
-    port = free_port()
-    workers = ["--workers", str(options.workers)]
-    servers = [
-        serve(["shelfbridge.web.app:app_factory", "--factory", "--port", str(port), *workers], env)
-    ]
+    ports = free_ports(2 * options.workers)
+    app_ports, floor_ports = ports[: options.workers], ports[options.workers :]
+    servers = {
+        port: serve(["shelfbridge.web.app:app_factory", "--factory", "--port", str(port)], env)
+        for port in app_ports
+    }
     try:
-        wait_ready(port, "/api/v1/results?limit=1")
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/results?limit=20") as r:
+        for port in app_ports:
+            wait_ready(port, "/api/v1/results?limit=1")
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{app_ports[0]}/api/v1/results?limit=20"
+        ) as r:
             sample = r.read()
         (workdir / "sample.json").write_bytes(sample)
         floor_module = workdir / "floor_app.py"
         floor_module.write_text(FLOOR_APP.format(path=str(workdir / "sample.json")))
-        floor_port = free_port()
-        servers.append(
-            serve(
-                ["floor_app:app", "--app-dir", str(workdir), "--port", str(floor_port), *workers],
-                env,
+        for port in floor_ports:
+            servers[port] = serve(
+                ["floor_app:app", "--app-dir", str(workdir), "--port", str(port)], env
             )
-        )
-        wait_ready(floor_port, "/floor")
+            wait_ready(port, "/floor")
 
         paths = random_offsets("/api/v1/results", options.rows)
         filtered = random_offsets("/api/v1/results", options.rows // 9)
-        cases: list[tuple[str, int, Callable[[], str], dict[str, str] | None]] = [
-            ("GET /api/v1/results (limit 20)", port, paths, None),
+        cases: list[tuple[str, list[int], Callable[[], str], dict[str, str] | None]] = [
+            ("GET /api/v1/results (limit 20)", app_ports, paths, None),
             (
                 "… with kind + TRL filters",
-                port,
+                app_ports,
                 lambda: filtered() + "&kind=paper&trl_min=3&trl_max=6",
                 None,
             ),
             *(
                 (
                     f"… signed in ({'org member' if name == 'member' else 'platform admin'})",
-                    port,
+                    app_ports,
                     paths,
                     {"Authorization": f"Bearer {tokens[name]}"},
                 )
                 for name in ("member", "admin")
             ),
-            ("baseline: fixed JSON, no database", floor_port, lambda: "/floor", None),
+            ("baseline: fixed JSON, no database", floor_ports, lambda: "/floor", None),
         ]
         measured: dict[str, list[LoadResult]] = {name: [] for name, *_ in cases}
         cpu: dict[str, float] = dict.fromkeys(measured, 0.0)
+        database_cpu: dict[str, float] = dict.fromkeys(measured, 0.0)
         for round_ in range(options.rounds):
-            for name, case_port, case_paths, headers in cases:
-                pid = servers[0 if case_port == port else 1].pid
+            for name, case_ports, case_paths, headers in cases:
+                pids = [servers[port].pid for port in case_ports]
 
                 def go(seconds: float) -> LoadResult:
                     return run_load(
                         "127.0.0.1",
-                        case_port,  # noqa: B023 - used at once, inside the loop
+                        case_ports,  # noqa: B023 - used at once, inside the loop
                         case_paths,  # noqa: B023
                         clients=options.clients,
                         seconds=seconds,
@@ -242,12 +287,14 @@ def main() -> None:
                     )
 
                 go(2.0 if round_ == 0 else 0.5)  # warm-up, not counted
-                before = cpu_seconds(pid)
+                before = sum(cpu_seconds(pid) for pid in pids)
+                database_before = database_cpu_seconds(url)
                 result = go(options.seconds / options.rounds)
-                cpu[name] += cpu_seconds(pid) - before
+                cpu[name] += sum(cpu_seconds(pid) for pid in pids) - before
+                database_cpu[name] += database_cpu_seconds(url) - database_before
                 measured[name].append(result)
     finally:
-        for server in servers:
+        for server in servers.values():
             server.terminate()
             server.wait()
 
@@ -260,7 +307,7 @@ def main() -> None:
     )
     header = (
         f"{'case':<38}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
-        f"{'vs floor':>10}{'server CPU ms/req':>19}"
+        f"{'vs floor':>10}{'server CPU ms/req':>19}{'DB CPU ms/req':>15}"
     )
     print(header)
     print("-" * len(header))
@@ -269,6 +316,7 @@ def main() -> None:
             f"{name:<38}{res.rate:>9.0f}{res.percentile(0.5):>9.1f}"
             f"{res.percentile(0.95):>9.1f}{res.percentile(0.99):>9.1f}{res.errors:>8}"
             f"{res.rate / floor_result.rate:>10.2f}{cpu[name] * 1000 / max(res.requests, 1):>19.2f}"
+            f"{database_cpu[name] * 1000 / max(res.requests, 1):>15.2f}"
         )
     rows = list(results.items())
     anonymous = rows[0][1].rate

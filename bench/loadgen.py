@@ -71,7 +71,7 @@ async def _client(
 
 def run_load(
     host: str,
-    port: int,
+    ports: list[int],
     paths: Callable[[], str],
     *,
     clients: int = 8,
@@ -79,19 +79,22 @@ def run_load(
     warmup: float = 2.0,
     headers: dict[str, str] | None = None,
 ) -> LoadResult:
+    """Closed-loop load from ``clients`` connections, dealt round-robin over ``ports`` (one
+    server process each: a balancer in front of them would deal requests the same way)."""
     header_text = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    targets = [ports[n % len(ports)] for n in range(clients)]
 
     async def main() -> LoadResult:
         warm = LoadResult(0, 0, 0.0, [])
         end = time.perf_counter() + warmup
         await asyncio.gather(
-            *(_client(host, port, paths, header_text, end, warm) for _ in range(clients))
+            *(_client(host, port, paths, header_text, end, warm) for port in targets)
         )
         result = LoadResult(0, 0, 0.0, [])
         started = time.perf_counter()
         end = started + seconds
         await asyncio.gather(
-            *(_client(host, port, paths, header_text, end, result) for _ in range(clients))
+            *(_client(host, port, paths, header_text, end, result) for port in targets)
         )
         result.seconds = time.perf_counter() - started
         return result

@@ -13,12 +13,12 @@ see :func:`flush`.
   :data:`FLUSH_AFTER` seconds after the oldest arrived (a background thread), when the
   application shuts down (its lifespan calls :func:`drain`), when the process exits, and when
   the database's engine is disposed. One write every two seconds instead of one per request
-  keeps SQLite's write lock free for the application's own writes, and every commit starts
-  the lists and credentials remembered by ``registry.repository`` and ``accounts.authn``
-  afresh, so fewer commits keep them useful. The two seconds end on the marks of the wall
-  clock (0, 2, 4 … seconds), not two seconds after each process's first event: the workers of
-  a server then write together, and every process starts afresh once per mark instead of once
-  per worker's write. A process killed outright loses the reads of its last two seconds.
+  keeps SQLite's write lock free for the application's own writes. The table has no change
+  triggers (``migrations/change_tracking.py``), so these writes leave the lists and
+  credentials remembered by ``registry.repository`` and ``accounts.authn`` in use. The two
+  seconds end on the marks of the wall clock (0, 2, 4 … seconds), not two seconds after each
+  process's first event, so the workers of a server write together. A process killed outright
+  loses the reads of its last two seconds.
 - A write that fails loses nothing: the events go back to the front of the buffer, the failure
   is logged, and the write is tried again (after 1, 2, 4, … up to 60 seconds). Only if
   :data:`MAX_WAITING` events pile up are the oldest given up, and each of those is logged in

@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Connection, Engine, event, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 
 from shelfbridge.core.audit import AuditCheckpoint, AuditEvent
-from shelfbridge.core.database import Database
+from shelfbridge.core.database import Database, base_engine
 from shelfbridge.matching.types import Target
 from shelfbridge.registry.models import Demand, Organization, Person, Result, ResultContributor
 
@@ -103,7 +103,7 @@ def detach(database: Database, maintainer: IndexMaintainer | None = None) -> Non
 
 def maintainer_for(bind: Any) -> IndexMaintainer | None:
     """The maintainer attached to an engine or connection, if any."""
-    engine = getattr(bind, "engine", bind)
+    engine = base_engine(bind) if isinstance(bind, Engine | Connection) else bind
     try:
         return _MAINTAINERS.get(engine)
     except TypeError:  # not weak-referenceable: nothing was attached to it
