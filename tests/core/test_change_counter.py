@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 
 from shelfbridge.accounts import security
 from shelfbridge.accounts.actor import SYSTEM, current_actor, user_actor
-from shelfbridge.core.versions import COUNTER_QUERY, state_of
+from shelfbridge.core.versions import COUNTER_QUERY, state_of, take_request_counter
 from shelfbridge.migrations.change_tracking import (
     UNTRACKED,
     postgresql_trigger_names,
@@ -108,3 +108,23 @@ def test_a_write_from_outside_the_application_changes_the_state(owner_database: 
             {"source": f"outside {now}"},
         )
     assert probe.current() != first
+
+
+def test_the_counter_read_for_a_requests_credentials_serves_its_first_unit_of_work_once(
+    database: Any,
+) -> None:
+    """PostgreSQL: the probe's read spares the list memory a round trip, once, and not after
+    a commit through the engine (what was read before it is older than the commit)."""
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite's state costs no round trip: there is nothing to spare")
+    probe = state_of(database.reader)
+    state = probe.current()
+    assert state is not None
+    assert take_request_counter(database.reader) == _counter(database)
+    assert take_request_counter(database.reader) is None  # once
+    probe.current()
+    assert take_request_counter(database.writer.execution_options(other=True)) is None
+    current_actor.set(SYSTEM)
+    with database.unit_of_work() as session:
+        factories.organization(session)
+    assert take_request_counter(database.reader) is None  # the commit made it old

@@ -18,6 +18,10 @@ every two seconds while signed-in users read internal records and change nothing
   autocommit mode: one round trip, where a pooled connection's transaction (``BEGIN``, the
   caller's settings, the query, ``ROLLBACK``) costs four. A unit of work that has its
   transaction anyway asks inside it instead (``registry.repository``).
+On PostgreSQL the counter value the probe read for a request's credentials also serves that
+request's first unit of work (:func:`take_request_counter`), which would otherwise ask for it
+in a round trip of its own: it was read before the unit of work read anything, and a commit
+in between (any commit through the engine, in the request's context) makes it unusable.
 A SQLite database without the counter (older than revision 0011) falls back to its
 ``data_version`` itself: any commit changes the state; a PostgreSQL one has no state here.
 """
@@ -28,7 +32,9 @@ import contextlib
 import itertools
 import sqlite3
 import threading
+import weakref
 from collections.abc import Hashable
+from contextvars import ContextVar
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -52,7 +58,8 @@ class DatabaseState:
             and not url.query.get("uri")
         )
         self.path = database if usable else None
-        self._engine = engine if engine.dialect.name == "postgresql" else None
+        # Weakly: the engine is the key of this probe in _STATES, which must not keep it alive.
+        self._engine = weakref.ref(engine) if engine.dialect.name == "postgresql" else None
         self._lock = threading.Lock()
         self._probe: sqlite3.Connection | None = None
         self._pg_probe: Any = None  # a DBAPI (psycopg) connection in autocommit mode
@@ -89,12 +96,14 @@ class DatabaseState:
         return ("changes", rows[0][0]) if rows else ("commits", data_version)
 
     def _postgresql(self) -> Hashable | None:
-        assert self._engine is not None
+        engine = self._engine() if self._engine is not None else None
+        if engine is None:
+            return None
         with self._lock:
             for attempt in (1, 2):  # a connection the server has dropped is made afresh once
                 try:
                     if self._pg_probe is None:
-                        self._pg_probe = _autocommit_connection(self._engine)
+                        self._pg_probe = _autocommit_connection(engine)
                         self._serial = next(_probes)
                     # libpq itself (psycopg's documented ``pgconn``): a cursor's machinery
                     # costs more than the round trip.
@@ -103,7 +112,9 @@ class DatabaseState:
                         raise RuntimeError(found.get_error_message())
                     if found.ntuples == 0:
                         return None
-                    return ("postgresql", self._serial, int(found.get_value(0, 0)))
+                    counter = int(found.get_value(0, 0))
+                    _request_counter.set((weakref.ref(engine), counter))
+                    return ("postgresql", self._serial, counter)
                 except Exception:
                     self._close_pg_probe()
                     if attempt == 2:
@@ -134,6 +145,26 @@ def _autocommit_connection(engine: Engine) -> Any:
     return connection
 
 
+# The counter read by the probe for this request (engine, value); see the module's docstring.
+_request_counter: ContextVar[tuple[weakref.ref[Engine], int] | None] = ContextVar(
+    "request_counter", default=None
+)
+
+
+def take_request_counter(engine: Engine) -> int | None:
+    """The change counter read for this request's credentials, if it was read on ``engine``
+    and nothing was committed since; once: a later unit of work reads it afresh."""
+    kept = _request_counter.get()
+    if kept is None or kept[0]() is not engine:
+        return None
+    _request_counter.set(None)
+    return kept[1]
+
+
+def _forget_request_counter(*_args: Any) -> None:
+    _request_counter.set(None)
+
+
 _probes = itertools.count(1)  # no two probes, of any engine, share a serial
 _STATES: WeakKeyDictionary[Engine, DatabaseState] = WeakKeyDictionary()
 _STATES_LOCK = threading.Lock()
@@ -146,4 +177,5 @@ def state_of(engine: Engine) -> DatabaseState:
         if state is None:
             state = _STATES[engine] = DatabaseState(engine)
             event.listen(engine, "engine_disposed", lambda _engine: state.close())
+            event.listen(engine, "commit", _forget_request_counter)
         return state

@@ -8,6 +8,7 @@ only the columns it shows (``result_items``).
 from __future__ import annotations
 
 import threading
+import weakref
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -46,7 +47,7 @@ from shelfbridge.accounts.visibility import (
     visible_parts,
 )
 from shelfbridge.core.database import base_engine
-from shelfbridge.core.versions import COUNTER_QUERY, state_of
+from shelfbridge.core.versions import COUNTER_QUERY, state_of, take_request_counter
 from shelfbridge.registry import vocabularies as v
 from shelfbridge.registry.models import (
     Demand,
@@ -286,6 +287,7 @@ class ListMemory:
 
     def __init__(self, engine: Engine) -> None:
         self.dialect = engine.dialect.name
+        self._engine = weakref.ref(engine)  # the key of this memory in _MEMORIES: weakly
         self._state = state_of(engine)
         self._lock = threading.Lock()
         self._lists: OrderedDict[Hashable, _ListState] = OrderedDict()
@@ -295,6 +297,10 @@ class ListMemory:
         if session.in_transaction():
             return None
         if self.dialect == "postgresql":
+            engine = self._engine()
+            early = take_request_counter(engine) if engine is not None else None
+            if early is not None:  # read for the request's credentials, before any read here
+                return ("pg", early)
             counter = session.connection().exec_driver_sql(COUNTER_QUERY)
             return ("pg", counter.scalar_one())
         return self._state.current()
