@@ -128,3 +128,33 @@ def test_the_counter_read_for_a_requests_credentials_serves_its_first_unit_of_wo
     with database.unit_of_work() as session:
         factories.organization(session)
     assert take_request_counter(database.reader) is None  # the commit made it old
+
+
+def test_a_postgresql_probe_that_cannot_connect_gives_no_state_and_waits_before_retrying(
+    monkeypatch: Any,
+) -> None:
+    """No state means requests read afresh; the wait keeps a down server from costing every
+    request two connection attempts on the event loop."""
+    from sqlalchemy import create_engine
+
+    from shelfbridge.core import versions
+
+    attempts: list[int] = []
+    real = versions._autocommit_connection
+
+    def counted(engine: Any) -> Any:
+        attempts.append(1)
+        return real(engine)
+
+    monkeypatch.setattr(versions, "_autocommit_connection", counted)
+    engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+    probe = versions.DatabaseState(engine)
+    assert probe.current() is None
+    assert len(attempts) == 2  # the connection is made afresh once
+    assert probe.current() is None
+    assert len(attempts) == 2  # not again within PROBE_RETRY_AFTER
+    monkeypatch.setattr(versions, "PROBE_RETRY_AFTER", 0.0)
+    probe._retry_at = 0.0
+    assert probe.current() is None
+    assert len(attempts) == 4
+    engine.dispose()

@@ -32,6 +32,7 @@ import contextlib
 import itertools
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Hashable
 from contextvars import ContextVar
@@ -41,6 +42,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine, event
 
 COUNTER_QUERY = "SELECT version FROM change_counter WHERE id = 1"
+PROBE_RETRY_AFTER = 5.0  # seconds a failed PostgreSQL probe waits before it tries again
 _TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK (psycopg.pq.ExecStatus), without importing psycopg
 
 
@@ -65,6 +67,7 @@ class DatabaseState:
         self._pg_probe: Any = None  # a DBAPI (psycopg) connection in autocommit mode
         self._serial = 0  # which probe: each counts on its own, so states name their probe
         self._data_version: int | None = None
+        self._retry_at = 0.0  # monotonic time before which a failed PostgreSQL probe waits
         self._state: Hashable = None
 
     def current(self) -> Hashable | None:
@@ -100,6 +103,8 @@ class DatabaseState:
         if engine is None:
             return None
         with self._lock:
+            if time.monotonic() < self._retry_at:
+                return None  # the probe failed a moment ago: no state until it may try again
             for attempt in (1, 2):  # a connection the server has dropped is made afresh once
                 try:
                     if self._pg_probe is None:
@@ -118,6 +123,7 @@ class DatabaseState:
                 except Exception:
                     self._close_pg_probe()
                     if attempt == 2:
+                        self._retry_at = time.monotonic() + PROBE_RETRY_AFTER
                         return None  # no state: callers read afresh, as without a memory
         return None
 
@@ -140,6 +146,9 @@ def _autocommit_connection(engine: Engine) -> Any:
     statements are their own transactions, and none of the pool's events (the caller's
     settings of ``core.database``) run on it."""
     cargs, cparams = engine.dialect.create_connect_args(engine.url)
+    # The probe may run on the event loop (authn.known_token): an unreachable server must not
+    # hold it for the operating system's TCP timeout. Without a state, requests read afresh.
+    cparams.setdefault("connect_timeout", 5)
     connection = engine.dialect.loaded_dbapi.connect(*cargs, **cparams)
     connection.autocommit = True
     return connection
