@@ -302,8 +302,8 @@ def main() -> None:
     floor_result = results["baseline: fixed JSON, no database"]
     print(
         f"\nlist endpoint, {options.rows:,} results, {options.clients} clients, "
-        f"{options.workers} workers, {options.seconds:.0f} s each in {options.rounds} rounds, "
-        f"{os.cpu_count()} cores"
+        f"{options.workers} server processes, {options.seconds:.0f} s each in "
+        f"{options.rounds} rounds, {os.cpu_count()} cores"
     )
     header = (
         f"{'case':<38}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"

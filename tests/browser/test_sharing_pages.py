@@ -9,16 +9,9 @@ from typing import Any
 import pytest
 
 from tests import auth, factories
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page: Any, username: str) -> None:
-    page.goto("/login")
-    page.fill("#login-username", username)
-    page.fill("#login-password", auth.PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/")
 
 
 def test_an_officer_shares_a_result_with_an_enterprise_and_withdraws_it(
@@ -42,8 +35,8 @@ def test_an_officer_shares_a_result_with_an_enterprise_and_withdraws_it(
     e1 = other.new_page()
     e1.set_default_timeout(10_000)
     try:
-        _sign_in(page, "officer-a")
-        _sign_in(e1, "user-e1")
+        sign_in(page, "officer-a")
+        sign_in(e1, "user-e1")
         assert e1.goto(path).status == 404
 
         page.goto(path)

@@ -70,9 +70,9 @@ SET_CALLER = (
     " set_config('shelfbridge.read_orgs', %(read_orgs)s, true),"
     " set_config('shelfbridge.write_orgs', %(write_orgs)s, true)"
 )
-# Reading units of work add this to SET_CALLER: read-only may be set at any point of a
-# transaction, and any write in it then fails instead of being committed with the reads.
-READ_ONLY = ", set_config('transaction_read_only', 'on', true)"
+# Reading units of work use this one: read-only may be set at any point of a transaction, and
+# any write in it then fails instead of being committed with the reads.
+SET_CALLER_READ_ONLY = SET_CALLER + ", set_config('transaction_read_only', 'on', true)"
 READ_ONLY_OPTION = "shelfbridge_read_only"  # an execution option of the reading sessions' bind
 # The permissions of accounts.visibility (READ_INTERNAL, WRITE), which cannot be imported here:
 # it imports the models, and they import this module.
@@ -103,9 +103,8 @@ def _configure_postgresql(engine: Engine) -> None:
         # Runs before any other statement of the transaction (psycopg sends its implicit
         # BEGIN first, as it always does): one extra statement, one round trip, per
         # transaction. The caller is fixed for the whole transaction.
-        statement = SET_CALLER
-        if connection.get_execution_options().get(READ_ONLY_OPTION):
-            statement += READ_ONLY
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION)
+        statement = SET_CALLER_READ_ONLY if read_only else SET_CALLER
         connection.exec_driver_sql(statement, caller_settings(current_actor.get()))
 
 

@@ -224,13 +224,7 @@ def _check_day(fields: Fields, terms: FeeTerms, paid_on: date, today: date, rest
 
 def delete_payment(session: Session, payment_id: int) -> int:
     """Delete a payment recorded in error; answers the asset's id."""
-    payment = session.scalars(
-        select(IpFeePayment).where(
-            IpFeePayment.id == payment_id, repository.managed_clause(IpFeePayment)
-        )
-    ).first()
-    if payment is None:
-        raise NotFound("ip_fee_payments")
+    payment = repository.managed_or_missing(session, IpFeePayment, payment_id)
     service.require_manager(payment.owner_org_id)
     asset_id = payment.asset_id
     session.delete(payment)

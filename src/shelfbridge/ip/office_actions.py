@@ -76,13 +76,7 @@ def add_office_action(session: Session, asset_id: int, raw: Mapping[str, Any]) -
 
 def respond_office_action(session: Session, action_id: int, on: date) -> IpOfficeAction:
     """Mark a notice as answered (once)."""
-    action = session.scalars(
-        select(IpOfficeAction).where(
-            IpOfficeAction.id == action_id, repository.managed_clause(IpOfficeAction)
-        )
-    ).first()
-    if action is None:
-        raise NotFound("ip_office_actions")
+    action = repository.managed_or_missing(session, IpOfficeAction, action_id)
     require_manager(action.owner_org_id)
     if action.responded_on is not None:
         raise Conflict(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, exists, false, or_, select, true
 from sqlalchemy.orm import Session, selectinload
@@ -24,6 +24,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from shelfbridge.accounts import visibility
 from shelfbridge.accounts.actor import Actor, current_actor
+from shelfbridge.core.database import Base
+from shelfbridge.core.errors import NotFound
 from shelfbridge.ip.models import (
     Deal,
     Distribution,
@@ -106,11 +108,22 @@ def asset_by_external_id(session: Session, external_id: str) -> IpAsset | None:
 
 
 # ---------------------------------------------------------------------------- the ledger
+Row = TypeVar("Row", bound=Base)
+
+
 def _managed(model: Any, ident: int, for_update: bool) -> Select[Any]:
     statement = select(model).where(model.id == ident, managed_clause(model))
     if for_update:
         statement = statement.with_for_update(of=model)
     return statement
+
+
+def managed_or_missing(session: Session, model: type[Row], ident: int) -> Row:
+    """A ledger row the actor manages, or the same 404 as a row that does not exist."""
+    found: Row | None = session.scalars(_managed(model, ident, False)).first()
+    if found is None:
+        raise NotFound(str(model.__tablename__))
+    return found
 
 
 def get_deal(session: Session, ident: int, *, for_update: bool = False) -> Deal | None:

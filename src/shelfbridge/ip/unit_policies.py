@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from shelfbridge.core.errors import BadRequest, NotFound
+from shelfbridge.core.errors import BadRequest
 from shelfbridge.core.i18n import translate
 from shelfbridge.ip import repository, rules, service, views
 from shelfbridge.ip.models import RewardPolicy
@@ -66,13 +66,7 @@ def page(
 
 
 def get(session: Session, ident: int) -> RewardPolicy:
-    statement = select(RewardPolicy).where(
-        RewardPolicy.id == ident, repository.managed_clause(RewardPolicy)
-    )
-    found = session.scalars(statement).first()
-    if found is None:
-        raise NotFound("ip_reward_policies")
-    return found
+    return repository.managed_or_missing(session, RewardPolicy, ident)
 
 
 def in_force(policies: Sequence[RewardPolicy], on: date) -> RewardPolicy | None:
