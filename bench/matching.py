@@ -18,17 +18,19 @@ queries; the odd-numbered ones are reported apart as held-out.
 
 Speed (one process per size, so peak memory is the size's own): real records (CSL papers,
 NKRDP titles, CSL titles) padded with synthetic records whose words are drawn from the real
-records' word frequencies and whose lengths follow the real lengths. Build = fit the embedder
-(vocabulary and map) + analyse + embed + index; query = analysis + query embedding + lexical +
-dense + feedback + smoothing, one query at a time. The CPU time per query (all threads) and
-the load average are printed beside the latencies: on a shared machine the latency follows the
-load, the CPU time much less.
+records' word frequencies and whose lengths follow the real lengths, regenerated from a seed on
+each pass rather than held. Build = two streamed passes as in ``MatchRuntime.rebuild``: fit the
+embedder (vocabulary and map), then analyse + embed + index 10,000 records at a time; query =
+analysis + query embedding + lexical + dense + feedback + smoothing, one query at a time. The
+CPU time per query (all threads) and the load average are printed beside the latencies: on a
+shared machine the latency follows the load, the CPU time much less.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import math
 import os
@@ -38,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,7 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -246,39 +249,69 @@ def build_index(
     fit_cache: Path | None = None,
 ) -> Built:
     """Fit the embedder (or reuse a fit of the same corpus from ``fit_cache``), analyse,
-    embed and index ``docs``."""
-    analyzer = default_analyzer()
+    embed and index ``docs``; the document vectors are kept for the dense baseline."""
     started = time.perf_counter()
     state = directory / "embedders" / embedder_name
     cached = fit_cache / embedder_name if fit_cache is not None else None
     if cached is not None and (cached / "state.json").exists():
         shutil.copytree(cached, state, dirs_exist_ok=True)
     embedder = create_embedder(embedder_name, cache_dir=directory / "embedders")
-    counts = [analyzer.term_counts(d) for d in docs]
-    fit = getattr(embedder, "fit", None)
-    if callable(fit) and not (state / "state.json").exists():
-        fit(counts, texts=list(docs))
-        if cached is not None:
+    if not (state / "state.json").exists():
+        fit_embedder(embedder, docs)
+        if cached is not None and (state / "state.json").exists():
             shutil.copytree(state, cached, dirs_exist_ok=True)
     index = EmbeddedIndex(directory / "index")
-    vectors = []
-    for start in range(0, len(docs), batch):
-        chunk = counts[start : start + batch]
+    vectors: list[np.ndarray] = []
+    index_texts(index, embedder, docs, batch=batch, keep=vectors.append)
+    return Built(index, embedder, np.vstack(vectors), time.perf_counter() - started)
+
+
+def fit_embedder(embedder: Any, texts: Iterable[str]) -> None:
+    """Pass 1 of a build, as ``MatchRuntime`` does it: a corpus-fitted embedder reads the
+    texts as a stream (it keeps the document frequencies and a sample, not the texts)."""
+    fit = getattr(embedder, "fit", None)
+    if callable(fit):
+        fit(iter(texts))
+
+
+def index_texts(
+    index: EmbeddedIndex,
+    embedder: Any,
+    texts: Iterable[str],
+    *,
+    batch: int,
+    keep: Callable[[np.ndarray], None] | None = None,
+) -> int:
+    """Pass 2: analyse, embed and upsert ``batch`` texts at a time (record ids from 0), then
+    compact. Only one batch's terms and vectors are in memory at once; ``keep`` receives
+    each batch's vectors when the caller wants them. Returns the number of records."""
+    analyzer = default_analyzer()
+    done = 0
+    for chunk in batched(texts, batch):
+        counts = [analyzer.term_counts(text) for text in chunk]
         if hasattr(embedder, "embed_term_counts"):
-            v = embedder.embed_term_counts(chunk)
+            vectors = embedder.embed_term_counts(counts)
         else:
-            v = embedder.embed_documents(list(docs[start : start + batch]))
-        vectors.append(v)
+            vectors = embedder.embed_documents(list(chunk))
         index.upsert(
             TARGET,
             [
-                IndexedRecord(start + i, str(start + i), v[i], c, MatchAttributes())
-                for i, c in enumerate(chunk)
+                IndexedRecord(done + i, str(done + i), vectors[i], c, MatchAttributes())
+                for i, c in enumerate(counts)
             ],
         )
-    if hasattr(index, "compact"):
-        index.compact(TARGET)
-    return Built(index, embedder, np.vstack(vectors), time.perf_counter() - started)
+        if keep is not None:
+            keep(vectors)
+        done += len(chunk)
+    index.compact(TARGET)
+    return done
+
+
+def batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Lists of ``size`` consecutive items (the last may be shorter)."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def matcher_ranker(built: Built, settings: RankingSettings = DEFAULT_RANKING) -> Ranker:
@@ -396,48 +429,85 @@ def quality_table(
 
 
 # ---------------------------------------------------------------------------------- speed
-def synthetic_corpus(size: int, seed: int = 0) -> tuple[list[str], int]:
+SYNTHETIC_CHUNK = 10_000  # synthetic records drawn at a time (their word ids are int64)
+
+
+@dataclass(frozen=True)
+class SyntheticCorpus:
     """``size`` records: the real ones first, then synthetic ones (words drawn from the real
-    word frequencies, lengths from the real lengths). Returns the texts and the real count."""
+    word frequencies, lengths from the real lengths).
+
+    Each iteration regenerates the same texts from ``seed``, so a build can read the corpus
+    twice (fit, then index) without holding a million texts. Drawing the words a chunk at a
+    time gives the same texts as one draw: numpy's ``choice`` with ``p`` takes one uniform
+    number per word, in order."""
+
+    size: int
+    real: list[str]
+    vocab: npt.NDArray[np.str_]
+    p: npt.NDArray[np.float64]
+    lengths: npt.NDArray[np.int64]
+    seed: int = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.real
+        need = self.size - len(self.real)
+        if need <= 0:
+            return
+        rng = np.random.default_rng(self.seed)
+        sizes = rng.choice(self.lengths, size=need)
+        for start in range(0, need, SYNTHETIC_CHUNK):
+            chunk = sizes[start : start + SYNTHETIC_CHUNK]
+            drawn = rng.choice(len(self.vocab), size=int(chunk.sum()), p=self.p)
+            pos = 0
+            for n in chunk:
+                tokens = self.vocab[drawn[pos : pos + n]]
+                pos += n
+                yield "".join(t if not t.isascii() else f" {t} " for t in tokens)
+
+
+def synthetic_corpus(size: int, seed: int = 0) -> SyntheticCorpus:
+    """The speed corpus of ``size`` records (see :class:`SyntheticCorpus`)."""
     import jieba
 
     texts, _ = corpora()
-    real = texts["csl-papers"] + texts["nkrdp-titles"] + load_csl_titles()
-    real = real[:size]
-    if len(real) >= size:
-        return real, size
+    real = (texts["csl-papers"] + texts["nkrdp-titles"] + load_csl_titles())[:size]
     words: dict[str, int] = {}
     lengths = []
-    for text in real:
-        tokens = [t for t in jieba.lcut(text) if t.strip()]
-        lengths.append(len(tokens))
-        for t in tokens:
-            words[t] = words.get(t, 0) + 1
-    vocab = np.array(list(words))
+    if len(real) < size:
+        for text in real:
+            tokens = [t for t in jieba.lcut(text) if t.strip()]
+            lengths.append(len(tokens))
+            for t in tokens:
+                words[t] = words.get(t, 0) + 1
     p = np.array(list(words.values()), dtype=np.float64)
-    p /= p.sum()
-    rng = np.random.default_rng(seed)
-    out = list(real)
-    need = size - len(real)
-    sizes = rng.choice(np.array(lengths), size=need)
-    drawn = rng.choice(len(vocab), size=int(sizes.sum()), p=p)
-    pos = 0
-    for n in sizes:
-        tokens = vocab[drawn[pos : pos + n]]
-        pos += n
-        out.append("".join(t if not t.isascii() else f" {t} " for t in tokens))
-    return out, len(real)
+    return SyntheticCorpus(
+        size=size,
+        real=real,
+        vocab=np.array(list(words), dtype=np.str_),
+        p=p / p.sum() if p.size else p,
+        lengths=np.array(lengths, dtype=np.int64),
+        seed=seed,
+    )
 
 
 def speed_build(size: int, embedder: str, directory: Path) -> dict[str, Any]:
-    docs, real = synthetic_corpus(size)
+    """Build as ``MatchRuntime.rebuild`` does, in two passes over a regenerated stream: fit
+    the embedder, then analyse + embed + upsert a batch at a time and compact. Neither the
+    texts nor their terms or vectors are ever all in memory (at 1M records they were
+    several GB)."""
+    corpus = synthetic_corpus(size)
     started = time.perf_counter()
-    built = build_index(docs, embedder, directory, batch=10_000)
+    model = create_embedder(embedder, cache_dir=directory / "embedders")
+    fit_embedder(model, corpus)
+    index_texts(EmbeddedIndex(directory / "index"), model, corpus, batch=10_000)
     seconds = time.perf_counter() - started
-    del built
     return {
         "size": size,
-        "real": real,
+        "real": len(corpus.real),
         "build_s": seconds,
         "rate": size / seconds,
         "build_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shelfbridge.matching.index import embedded
+from shelfbridge.matching.index import embedded, segment
 from shelfbridge.matching.index.base import IndexedRecord
 from shelfbridge.matching.index.embedded import EmbeddedIndex
 from shelfbridge.matching.lexical import score_documents
@@ -262,3 +262,83 @@ def test_vectors_come_from_the_live_version_of_each_record(index: EmbeddedIndex)
     assert not found[1].any() and not found[3].any()
     np.testing.assert_allclose(found[2], vector(2), atol=1e-3)
     assert index.term_counts(T, [4, 6]) == [{"x": 1}, {}]
+
+
+def _segment_records(start: int, count: int) -> list[IndexedRecord]:
+    """Records whose terms, attribute values and external ids differ from segment to
+    segment, so a merge has to remap term columns and attribute dictionaries."""
+    kinds = ("paper", "patent", None)
+    return [
+        IndexedRecord(
+            record_id=i,
+            external_id=f"成果-{i}",
+            vector=vector(i),
+            term_counts={"common": 1 + i % 3, f"part{start}": 1, f"own{i}": 2},
+            attributes=MatchAttributes(
+                kind=kinds[i % 3],
+                discipline=f"d{start}-{i % 2}",
+                region_code="110105" if i % 2 else None,
+                trl=i % 9 or None,
+                owner_org_id=i % 4 or None,
+                confidentiality=("public", "partners", "internal")[i % 3],
+            ),
+        )
+        for i in range(start, start + count)
+    ]
+
+
+@pytest.mark.parametrize("ivf_min_rows", [1 << 62, 40])
+def test_a_merged_segment_holds_exactly_the_live_rows_of_its_inputs(
+    tmp_path: Path, ivf_min_rows: int
+) -> None:
+    sources = [_segment_records(0, 30), _segment_records(100, 45), _segment_records(200, 12)]
+    built = [segment.build_segment(r, DIM) for r in sources]
+    built[1].save(tmp_path / "seg")  # one input memory-mapped, as in the index
+    parts = [built[0], segment.Segment.load(tmp_path / "seg"), built[2]]
+    masks = [np.arange(p.rows) % 3 != 1 for p in parts]
+    merged = segment.merge_segments(
+        list(zip(parts, masks, strict=True)), DIM, ivf_min_rows=ivf_min_rows
+    )
+
+    live = [
+        r
+        for records, mask in zip(sources, masks, strict=True)
+        for r, keep in zip(records, mask, strict=True)
+        if keep
+    ]
+    assert merged.rows == len(live)
+    assert (merged.centroids is not None) == (len(live) >= ivf_min_rows)
+    rows = merged.rows_of([r.record_id for r in live])
+    assert sorted(rows.tolist()) == list(range(merged.rows))
+    for r, row in zip(live, rows.tolist(), strict=True):
+        assert merged.external_id(row) == r.external_id
+        assert merged.term_counts(row) == r.term_counts
+        assert merged.columns.attributes(row) == r.attributes
+        assert merged.doc_length[row] == sum(r.term_counts.values())
+        assert np.array_equal(merged.vectors[row], np.asarray(r.vector, np.float16))
+    # the postings (by term) are the same matrix as the rows' terms (by document)
+    for term in merged.terms:
+        col = merged.term_index[term]
+        start, end = merged.post_indptr[col], merged.post_indptr[col + 1]
+        postings = dict(
+            zip(
+                merged.post_rows[start:end].tolist(),
+                merged.post_tf[start:end].tolist(),
+                strict=True,
+            )
+        )
+        expected = {
+            row: r.term_counts[term]
+            for r, row in zip(live, rows.tolist(), strict=True)
+            if term in r.term_counts
+        }
+        assert postings == expected
+
+
+def test_kmeans_on_float16_vectors_finds_what_it_finds_on_their_float32_copy() -> None:
+    vectors = np.vstack([vector(i) for i in range(3000)]).astype(np.float16)
+    wide = vectors.astype(np.float32)
+    centroids16, assignment16 = segment.spherical_kmeans(vectors, 40)
+    centroids32, assignment32 = segment.spherical_kmeans(wide, 40)
+    assert np.array_equal(centroids16, centroids32)
+    assert np.array_equal(assignment16, assignment32)

@@ -535,38 +535,49 @@ class EmbeddedIndex:
 
     def _merge(self, state: _TargetState) -> None:
         """Merge segments of about the same size; rewrite those that lost a third of rows."""
-        while True:
-            loaded = state.segments
-            sizes = [s.alive_rows for s in loaded]
-            chosen = _pick_merge(sizes, self.bulk_rows, self.merge_factor, self.max_segment_rows)
-            if chosen is None:
-                chosen = next(
-                    (
-                        [i]
-                        for i, s in enumerate(loaded)
-                        if s.segment.rows and s.alive_rows < s.segment.rows * 2 // 3
-                    ),
-                    None,
-                )
-            if chosen is None:
-                return
+        while (chosen := self._merge_choice(state.segments)) is not None:
             manifest = _copy(state.manifest)
-            assert manifest.dim is not None
-            parts = []
-            for i in chosen:
-                segment, alive = loaded[i].segment, loaded[i].alive
-                parts.append((segment, np.ones(segment.rows, np.bool_) if alive is None else alive))
-            # the log is empty here (merges follow a compaction), so alive = not deleted
-            merged = merge_segments(parts, manifest.dim, ivf_min_rows=self.ivf_min_rows)
+            name = self._write_merged(state, manifest, chosen)
             remaining = [e for i, e in enumerate(manifest.segments) if i not in set(chosen)]
-            if merged.rows:
-                manifest.counter += 1
-                name = f"seg-{manifest.counter:06d}"
-                merged.save(state.directory / name)
-                position = min(chosen)
-                remaining.insert(position, {"name": name, "deleted": None})
+            if name is not None:
+                remaining.insert(min(chosen), {"name": name, "deleted": None})
             manifest.segments = remaining
             self._commit(state, manifest)
+
+    def _merge_choice(self, loaded: Sequence[_LoadedSegment]) -> list[int] | None:
+        """The segments to merge next: a full size tier, else one that lost a third of rows."""
+        sizes = [s.alive_rows for s in loaded]
+        chosen = _pick_merge(sizes, self.bulk_rows, self.merge_factor, self.max_segment_rows)
+        if chosen is not None:
+            return chosen
+        return next(
+            (
+                [i]
+                for i, s in enumerate(loaded)
+                if s.segment.rows and s.alive_rows < s.segment.rows * 2 // 3
+            ),
+            None,
+        )
+
+    def _write_merged(
+        self, state: _TargetState, manifest: _Manifest, chosen: Sequence[int]
+    ) -> str | None:
+        """Merge the live rows of the ``chosen`` segments into a new segment directory; its
+        name (``None`` when no row is left). The merged arrays are dropped on return, before
+        the commit maps the new files, so a build holds one merge's arrays at a time."""
+        assert manifest.dim is not None
+        parts = []
+        for i in chosen:
+            segment, alive = state.segments[i].segment, state.segments[i].alive
+            parts.append((segment, np.ones(segment.rows, np.bool_) if alive is None else alive))
+        # the log is empty here (merges follow a compaction), so alive = not deleted
+        merged = merge_segments(parts, manifest.dim, ivf_min_rows=self.ivf_min_rows)
+        if not merged.rows:
+            return None
+        manifest.counter += 1
+        name = f"seg-{manifest.counter:06d}"
+        merged.save(state.directory / name)
+        return name
 
     def _commit(self, state: _TargetState, manifest: _Manifest) -> None:
         manifest.generation += 1
