@@ -282,8 +282,8 @@ def index_texts(
     batch: int,
     keep: Callable[[np.ndarray], None] | None = None,
 ) -> int:
-    """Pass 2: analyse, embed and upsert ``batch`` texts at a time (record ids from 0), then
-    compact. Only one batch's terms and vectors are in memory at once; ``keep`` receives
+    """Pass 2: analyse, embed (with the neighbourhood densities, as ``MatchRuntime.records_for``
+    does) and upsert ``batch`` texts at a time (record ids from 0), then compact. Only one batch's terms and vectors are in memory at once; ``keep`` receives
     each batch's vectors when the caller wants them. Returns the number of records."""
     analyzer = default_analyzer()
     done = 0
@@ -293,10 +293,14 @@ def index_texts(
             vectors = embedder.embed_term_counts(counts)
         else:
             vectors = embedder.embed_documents(list(chunk))
+        densities = getattr(embedder, "densities", None)
+        density = densities(vectors) if callable(densities) else np.zeros(len(chunk))
         index.upsert(
             TARGET,
             [
-                IndexedRecord(done + i, str(done + i), vectors[i], c, MatchAttributes())
+                IndexedRecord(
+                    done + i, str(done + i), vectors[i], c, MatchAttributes(), float(density[i])
+                )
                 for i, c in enumerate(counts)
             ],
         )

@@ -3,6 +3,7 @@ several instances (processes) on one directory."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -182,7 +183,10 @@ def test_large_segments_search_through_an_inverted_file(tmp_path: Path) -> None:
     for probe in (5, 777, 1999):
         assert ids(index.dense(T, vector(probe), 1, NONE, ALL)) == [probe]
     np.testing.assert_allclose(
-        index.vectors(T, [777, 5]), np.vstack([vector(777), vector(5)]), atol=1e-3
+        # int8 rows: within half a quantisation step (a row's largest magnitude / 127)
+        index.vectors(T, [777, 5]),
+        np.vstack([vector(777), vector(5)]),
+        atol=0.004,
     )
     assert index.term_counts(T, [777]) == [{"common": 1, "own777": 1}]
 
@@ -210,11 +214,11 @@ def test_probed_lists_score_as_the_gathered_rows_would(tmp_path: Path) -> None:
     for seed in (1, 2, 3):
         query = vector(10_000 + seed)
         rows = segment.probe(query)
-        scores = np.asarray(segment.vectors[rows], dtype=np.float32) @ query
+        scores = segment.vectors32(rows) @ query
         best = np.lexsort((rows, -scores))[:20]
         found_rows, found_scores = segment.dense(query, None, 20)
         assert found_rows.tolist() == rows[best].tolist()
-        np.testing.assert_allclose(found_scores, scores[best], rtol=1e-6)
+        np.testing.assert_allclose(found_scores, scores[best], rtol=1e-5)
 
 
 def test_dense_scans_on_two_threads_find_the_same(
@@ -258,9 +262,9 @@ def test_vectors_come_from_the_live_version_of_each_record(index: EmbeddedIndex)
     index.upsert(T, [moved])  # the log shadows the segment's row
     index.delete(T, [6])
     found = index.vectors(T, [4, 6, 2, 123])
-    np.testing.assert_allclose(found[0], vector(99), atol=1e-3)
+    np.testing.assert_allclose(found[0], vector(99), atol=0.004)
     assert not found[1].any() and not found[3].any()
-    np.testing.assert_allclose(found[2], vector(2), atol=1e-3)
+    np.testing.assert_allclose(found[2], vector(2), atol=0.004)
     assert index.term_counts(T, [4, 6]) == [{"x": 1}, {}]
 
 
@@ -282,6 +286,7 @@ def _segment_records(start: int, count: int) -> list[IndexedRecord]:
                 owner_org_id=i % 4 or None,
                 confidentiality=("public", "partners", "internal")[i % 3],
             ),
+            density=(i % 7) / 10,
         )
         for i in range(start, start + count)
     ]
@@ -315,7 +320,10 @@ def test_a_merged_segment_holds_exactly_the_live_rows_of_its_inputs(
         assert merged.term_counts(row) == r.term_counts
         assert merged.columns.attributes(row) == r.attributes
         assert merged.doc_length[row] == sum(r.term_counts.values())
-        assert np.array_equal(merged.vectors[row], np.asarray(r.vector, np.float16))
+        expected_vector, expected_scale = segment.quantise(np.asarray(r.vector)[None, :])
+        assert np.array_equal(merged.vectors[row], expected_vector[0])
+        assert merged.scales[row] == expected_scale[0]
+        assert merged.density[row] == np.float32(r.density)
     # the postings (by term) are the same matrix as the rows' terms (by document)
     for term in merged.terms:
         col = merged.term_index[term]
@@ -335,10 +343,42 @@ def test_a_merged_segment_holds_exactly_the_live_rows_of_its_inputs(
         assert postings == expected
 
 
-def test_kmeans_on_float16_vectors_finds_what_it_finds_on_their_float32_copy() -> None:
-    vectors = np.vstack([vector(i) for i in range(3000)]).astype(np.float16)
-    wide = vectors.astype(np.float32)
-    centroids16, assignment16 = segment.spherical_kmeans(vectors, 40)
-    centroids32, assignment32 = segment.spherical_kmeans(wide, 40)
-    assert np.array_equal(centroids16, centroids32)
-    assert np.array_equal(assignment16, assignment32)
+def test_kmeans_assigns_each_row_to_its_nearest_centroid() -> None:
+    vectors, scales = segment.quantise(np.vstack([vector(i) for i in range(3000)]))
+    centroids, assignment = segment.spherical_kmeans(vectors, scales, 40)
+    np.testing.assert_allclose(np.linalg.norm(centroids, axis=1), 1.0, rtol=1e-5)
+    wide = segment.dequantise(vectors, scales)
+    assert np.array_equal(assignment, np.argmax(wide @ centroids.T, axis=1))
+    assert len(set(assignment.tolist())) > 20  # the rows spread over the lists
+
+
+def test_int8_rows_keep_inner_products_within_a_few_ten_thousandths() -> None:
+    # unit vectors of an embedder's size (the tests' 8 dimensions would quantise coarsely)
+    rng = np.random.default_rng(0)
+    wide = rng.standard_normal((501, 384)).astype(np.float32)
+    wide /= np.linalg.norm(wide, axis=1, keepdims=True)
+    wide, query = wide[:500], wide[500]
+    vectors, scales = segment.quantise(wide)
+    assert vectors.dtype == np.int8 and np.abs(vectors).max() == 127
+    error = np.abs(segment.dequantise(vectors, scales) @ query - wide @ query)
+    assert error.mean() < 5e-4 and error.max() < 2e-3
+    zero, zero_scale = segment.quantise(np.zeros((1, DIM), np.float32))
+    assert not zero.any() and zero_scale[0] == 0
+
+
+def test_a_segment_written_with_float16_vectors_still_loads(tmp_path: Path) -> None:
+    records = _segment_records(0, 20)
+    built = segment.build_segment(records, DIM)
+    built.save(tmp_path / "seg")
+    # the format before int8: float16 rows, no scales and no densities
+    wide = np.vstack([np.asarray(r.vector, np.float32) for r in records])
+    rows = built.rows_of([r.record_id for r in records])
+    old = np.zeros((built.rows, DIM), np.float16)
+    old[rows] = wide.astype(np.float16)
+    np.save(tmp_path / "seg" / "vectors.npy", old)
+    meta = json.loads((tmp_path / "seg" / "meta.json").read_text())
+    meta["arrays"] = [a for a in meta["arrays"] if a not in ("scales", "density")]
+    (tmp_path / "seg" / "meta.json").write_text(json.dumps(meta))
+    loaded = segment.Segment.load(tmp_path / "seg")
+    np.testing.assert_allclose(loaded.vectors32(rows), wide, atol=0.004)
+    assert not loaded.density.any()

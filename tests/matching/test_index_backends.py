@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from shelfbridge.matching.index.base import IndexedRecord
+from shelfbridge.matching.index.base import DENSITY_PENALTY, IndexedRecord
 from shelfbridge.matching.lexical import score_documents
 from shelfbridge.matching.types import MatchAttributes, MatchFilters, Scope, Target
 
@@ -159,6 +159,15 @@ def test_dense_ranks_by_inner_product(backend: Any) -> None:
     found = backend.dense(T, _vector(1, 0, 0, 0), 3, MatchFilters(), ALL)
     assert _ids(found) == [1, 2, 4]
     assert found[0].score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_dense_scores_subtract_half_the_stored_density(backend: Any) -> None:
+    # CSLS: record 5 is as close to the query as record 1 but sits in a crowded neighbourhood
+    crowded = IndexedRecord(5, "R-5", _vector(1, 0, 0, 0), {"枢纽": 1}, MatchAttributes(), 0.3)
+    backend.upsert(T, [crowded])
+    found = backend.dense(T, _vector(1, 0, 0, 0), 3, MatchFilters(), ALL)
+    assert _ids(found) == [1, 2, 5]
+    assert found[2].score == pytest.approx(1.0 - DENSITY_PENALTY * 0.3, abs=1e-3)
 
 
 def test_filters_keep_only_matching_records(backend: Any) -> None:

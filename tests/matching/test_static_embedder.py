@@ -84,3 +84,30 @@ def test_terms_the_fit_never_saw_are_embedded_on_the_fly() -> None:
 def test_builtin_static_embedders_are_registered() -> None:
     embedder = create_embedder("static-use-e5")
     assert embedder.name == "static-use-e5" and embedder.dim == 384
+
+
+def test_density_is_the_mean_similarity_of_the_nearest_reference_documents() -> None:
+    embedder = static()
+    assert embedder.densities(np.ones((2, HashModel().dim), np.float32)).tolist() == [0.0, 0.0]
+    corpus = [f"水产养殖 第{i}批 鱼类饲料" for i in range(12)] + ["量子计算", "古代诗歌"]
+    embedder.fit(corpus)
+    vectors = embedder.embed_documents(corpus)
+    reference = embedder._reference
+    assert reference is not None and len(reference) == len(corpus)  # small corpus: all of it
+    density = embedder.densities(vectors)
+    # by hand: cosine with every other document, the ten largest, their mean
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -np.inf)
+    expected = np.sort(similarity, axis=1)[:, -10:].mean(axis=1)
+    np.testing.assert_allclose(density, expected, atol=2e-3)
+    # a document of the crowded aquaculture cluster sits in a denser neighbourhood
+    assert density[0] > density[-1]
+
+
+def test_the_density_reference_is_saved_with_the_fit(tmp_path: Path) -> None:
+    first = static(tmp_path)
+    first.fit(CORPUS)
+    second = static(tmp_path)
+    vectors = first.embed_documents(["纳米材料", "养殖饲料"])
+    np.testing.assert_allclose(first.densities(vectors), second.densities(vectors), atol=2e-3)
+    assert first.densities(vectors).max() > 0

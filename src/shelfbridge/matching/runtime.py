@@ -40,7 +40,7 @@ from shelfbridge.matching.types import (
 logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "match-manifest.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: int8 vectors with densities (a version-1 index is rebuilt)
 INDEX_FOLDER = "index"  # the embedded backend's folder under the data directory
 EMBED_BATCH = 256
 FIT_PHASE = "vocabulary"  # the progress phase of fitting a corpus-fitted embedder
@@ -268,6 +268,8 @@ class MatchRuntime:
             vectors = from_counts(counts)
         else:
             vectors = embedder.embed_documents(texts)
+        densities = getattr(embedder, "densities", None)
+        density = densities(vectors) if callable(densities) and texts else [0.0] * len(texts)
         return [
             IndexedRecord(
                 record_id=d.record_id,
@@ -275,6 +277,7 @@ class MatchRuntime:
                 vector=vectors[i],
                 term_counts=counts[i],
                 attributes=d.attributes,
+                density=float(density[i]),
             )
             for i, d in enumerate(documents)
         ]

@@ -18,6 +18,12 @@ added later are embedded with the statistics of the last fit.
 
 Terms the fit has not seen are embedded on the fly (and kept in memory); their IDF is the
 highest the corpus has.
+
+The fit also keeps a *reference sample* of the corpus's document vectors, against which
+:meth:`StaticEmbedder.densities` measures how crowded a document's neighbourhood is (the mean
+cosine of its ``DENSITY_NEIGHBOURS`` nearest reference documents). Dense retrieval subtracts half
+of it (CSLS, Conneau et al. 2018): a "hub" that sits near everything (a paper about disciplines
+in general, near every discipline name) stops crowding the top of unrelated queries.
 """
 
 from __future__ import annotations
@@ -38,6 +44,11 @@ from shelfbridge.matching.embedders.base import Embedder, TermModel, Vectors, no
 
 FIT_SAMPLE = 1000  # documents the teacher embeds to learn the map
 FIT_SAMPLE_CHARS = 256  # each cut to this many characters (the teacher's cost grows with length)
+# documents whose static vectors form the density reference (4,096 × 384 floats: 6 MB; scoring
+# a document against it is one small product, so a million records cost about half a minute)
+REFERENCE_SAMPLE = 4096
+DENSITY_NEIGHBOURS = 10  # CSLS's k
+SELF_MATCH = 0.9999  # a reference document meets itself at cosine 1: not a neighbour
 RIDGE = 0.1
 QUERY_CHARS = 64
 TERM_BATCH = 256
@@ -76,6 +87,7 @@ class StaticEmbedder:
         self._idf: dict[str, float] = {}
         self._max_idf = 1.0
         self._map: npt.NDArray[np.float32] | None = None
+        self._reference: npt.NDArray[np.float32] | None = None
         self._state_stamp: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ public
@@ -104,6 +116,25 @@ class StaticEmbedder:
             out[rest] = self.embed_documents([texts[i] for i in rest])
         return out
 
+    def densities(self, vectors: Vectors) -> npt.NDArray[np.float32]:
+        """How crowded each vector's neighbourhood in the fitted corpus is: the mean cosine of
+        its nearest reference documents (zeros before a fit)."""
+        self._load_state()
+        reference = self._reference
+        out = np.zeros(len(vectors), dtype=np.float32)
+        if reference is None or len(reference) < 2 or len(vectors) == 0:
+            return out
+        k = min(DENSITY_NEIGHBOURS, len(reference) - 1)
+        for start in range(0, len(vectors), 1024):  # 1,024 × 4,096 similarities at a time
+            block = np.asarray(vectors[start : start + 1024], dtype=np.float32) @ reference.T
+            nearest = -np.partition(-block, k, axis=1)[:, : k + 1]
+            nearest.sort(axis=1)
+            # drop the document itself when it is in the sample, else the (k+1)-th
+            itself = nearest[:, -1] >= SELF_MATCH
+            kept = np.where(itself[:, None], nearest[:, :-1], nearest[:, 1:])
+            out[start : start + len(block)] = kept.mean(axis=1)
+        return out
+
     def embed_term_counts(self, documents: Sequence[Mapping[str, int]]) -> Vectors:
         """Document vectors from analysed term counts (what the index stores anyway)."""
         self._load_state()
@@ -126,6 +157,8 @@ class StaticEmbedder:
             n = 0
             rng = np.random.default_rng(0)
             sample: list[tuple[Mapping[str, int], str | None]] = []
+            reference: list[Mapping[str, int]] = []
+            reference_rng = np.random.default_rng(1)  # its own draws: the map's sample stays
             for position, item in enumerate(documents):
                 text = item if isinstance(item, str) else None
                 if text is None and texts is not None:
@@ -140,6 +173,12 @@ class StaticEmbedder:
                     j = int(rng.integers(0, n))
                     if j < self.fit_sample:
                         sample[j] = (counts, text)
+                if len(reference) < REFERENCE_SAMPLE:
+                    reference.append(counts)
+                else:
+                    j = int(reference_rng.integers(0, n))
+                    if j < REFERENCE_SAMPLE:
+                        reference[j] = counts
             self._idf = {t: _idf(n, f) for t, f in df.items()}
             self._max_idf = _idf(n, 0) if n else 1.0
             self._embed_missing(sorted(df, key=lambda t: -df[t]))
@@ -152,6 +191,7 @@ class StaticEmbedder:
                 x = normalise_rows(self._raw([counts for counts, _ in sample]))
                 y = self.teacher.embed_documents(teacher_texts)
                 self._map = _ridge(x, y, self.ridge)
+            self._reference = self._project(self._raw(reference)) if reference else None
             self._save_state()
 
     # ------------------------------------------------------------------ internals
@@ -230,6 +270,8 @@ class StaticEmbedder:
         _atomic_save(self.directory / "vectors.npy", self._vectors.astype(np.float16))
         if self._map is not None:
             _atomic_save(self.directory / "map.npy", self._map)
+        if self._reference is not None:
+            _atomic_save(self.directory / "reference.npy", self._reference.astype(np.float16))
         state = {
             "name": self.name,
             "term_model": self.term_model.name,
@@ -238,6 +280,7 @@ class StaticEmbedder:
             "idf": [round(self._idf.get(t, self._max_idf), 5) for t in terms],
             "unseen_idf": self._max_idf,
             "map": self._map is not None,
+            "reference": self._reference is not None,
         }
         temporary = self.directory / "state.json.tmp"
         temporary.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
@@ -267,6 +310,11 @@ class StaticEmbedder:
             self._max_idf = float(state["unseen_idf"])
             self._map = (
                 np.load(self.directory / "map.npy").astype(np.float32) if state["map"] else None
+            )
+            self._reference = (
+                np.load(self.directory / "reference.npy").astype(np.float32)
+                if state.get("reference")
+                else None
             )
             self._extra = {}
             self._state_stamp = stamp

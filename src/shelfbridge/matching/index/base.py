@@ -27,6 +27,14 @@ class IndexedRecord:
     vector: npt.NDArray[np.float32]  # L2-normalised, the embedder's dim
     term_counts: Mapping[str, int]  # analysed terms of the record's text
     attributes: MatchAttributes
+    # how crowded the record's neighbourhood is (the embedder's ``densities``; 0 without one)
+    density: float = 0.0
+
+
+# Dense scores are cross-domain similarity local scaling (CSLS, Conneau et al. 2018) on the
+# document side: inner product minus half the record's neighbourhood density. The query's own
+# density term is the same for every record of a search, so it is left out.
+DENSITY_PENALTY = 0.5
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,8 @@ class IndexBackend(Protocol):
 
     ``lexical`` scores with BM25 over the stored term counts (``query_terms`` maps each query
     term to its weight; the backend multiplies by the term's IDF); ``dense`` with the inner
-    product of normalised vectors. Both return at most ``limit`` candidates, best first, and
+    product of normalised vectors minus ``DENSITY_PENALTY`` × the record's stored density,
+    ranking by that corrected score. Both return at most ``limit`` candidates, best first, and
     never a record outside ``scope`` or ``filters``.
     """
 

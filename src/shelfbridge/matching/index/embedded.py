@@ -694,6 +694,7 @@ def _encode(record_id: int, record: IndexedRecord | None) -> bytes:
             "v": base64.b64encode(vector.tobytes()).decode("ascii"),
             "t": dict(record.term_counts),
             "a": asdict(record.attributes),
+            "d": float(record.density),
         }
     return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
@@ -710,6 +711,7 @@ def _decode(line: bytes) -> tuple[int, IndexedRecord | None]:
         vector=vector,
         term_counts={str(k): int(v) for k, v in data["t"].items()},
         attributes=MatchAttributes(**data["a"]),
+        density=float(data.get("d", 0.0)),
     )
 
 

@@ -43,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfbridge.matching.index.base import (
+    DENSITY_PENALTY,
     IndexedRecord,
     TermStatistics,
     register_backend,
@@ -192,6 +193,7 @@ class MilvusBackend:
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         schema.add_field("terms", DataType.JSON)
         schema.add_field("length", DataType.INT64)
+        schema.add_field("density", DataType.FLOAT)
         for field, size in _STRING_FIELDS.items():
             schema.add_field(field, DataType.VARCHAR, max_length=size)
         for field in _INT_FIELDS:
@@ -361,6 +363,7 @@ class MilvusBackend:
             "sparse": bm25_document_weights(counts, average_length) or {TOTALS_ID: 0.0},
             "terms": counts,
             "length": sum(counts.values()),
+            "density": float(record.density),
         }
         for field, size in _STRING_FIELDS.items():
             value = getattr(attributes, field)
@@ -436,7 +439,11 @@ class MilvusBackend:
         if limit <= 0 or not self._exists(name):
             return []
         data = np.asarray(vector, dtype=np.float32).reshape(-1).tolist()
-        return self._search(name, "dense", data, limit, filters, scope)
+        # Milvus ranks by the bare inner product: ask for more and rank again by the
+        # density-corrected score (a penalty of at most DENSITY_PENALTY moves few records far)
+        found = self._search(name, "dense", data, 2 * limit, filters, scope, penalise=True)
+        found.sort(key=lambda c: (-c.score, c.record_id))
+        return found[:limit]
 
     def _search(
         self,
@@ -446,6 +453,8 @@ class MilvusBackend:
         limit: int,
         filters: MatchFilters,
         scope: Scope,
+        *,
+        penalise: bool = False,
     ) -> list[Candidate]:
         result = self._client.search(
             name,
@@ -454,13 +463,16 @@ class MilvusBackend:
             limit=int(limit),
             filter=filter_expression(filters, scope),
             search_params={"metric_type": "IP"},
-            output_fields=["id"],
+            output_fields=["id", "density"] if penalise else ["id"],
         )
         found: list[Candidate] = []
         for hit in result[0] if result else []:
             score = float(hit["distance"])
             if field == "sparse" and score <= 0:
                 continue
+            if penalise:
+                entity = hit.get("entity") or {}
+                score -= DENSITY_PENALTY * float(entity.get("density", 0.0) or 0.0)
             found.append(Candidate(record_id=int(hit["id"]), score=score))
         found.sort(key=lambda c: (-c.score, c.record_id))
         return found
