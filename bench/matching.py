@@ -283,8 +283,9 @@ def index_texts(
     keep: Callable[[np.ndarray], None] | None = None,
 ) -> int:
     """Pass 2: analyse, embed (with the neighbourhood densities, as ``MatchRuntime.records_for``
-    does) and upsert ``batch`` texts at a time (record ids from 0), then compact. Only one batch's terms and vectors are in memory at once; ``keep`` receives
-    each batch's vectors when the caller wants them. Returns the number of records."""
+    does) and upsert ``batch`` texts at a time (record ids from 0), then compact. Only one
+    batch's terms and vectors are in memory at once; ``keep`` receives each batch's vectors
+    when the caller wants them. Returns the number of records."""
     analyzer = default_analyzer()
     done = 0
     for chunk in batched(texts, batch):
