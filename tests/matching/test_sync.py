@@ -8,14 +8,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from shelfbridge.matching import service
+from shelfbridge.matching import documents, service
+from shelfbridge.matching.index.base import DENSITY_PENALTY
 from shelfbridge.matching.types import MatchFilters, Scope, Target
 from shelfbridge.registry import service as registry
 from shelfbridge.registry.importing import import_file
 from tests import factories
-from tests.matching.engine_support import engine  # noqa: F401 - fixture
+from tests.matching.engine_support import (  # noqa: F401 - fixture
+    NgramEmbedder,
+    engine,
+    engine_settings,
+)
 
 EVERYONE = Scope(unrestricted=True)
 PUBLIC_ONLY = Scope()
@@ -184,3 +190,38 @@ def test_people_of_a_deleted_organisation_lose_its_attributes(built: Any, databa
         registry.delete(session, "organizations", ids[0])
     assert built.backend.count(Target.ORGANIZATIONS) == 1  # the fixture's own organisation
     assert built.backend.attributes(Target.PEOPLE, [ids[1]])[0].org_kind is None
+
+
+class _CrowdedNgrams(NgramEmbedder):
+    """The test embedder with a neighbourhood density: 0.2 for texts about 散热, else 0."""
+
+    def densities(self, vectors: Any) -> Any:
+        probe = self._embed(["散热"])[0]
+        return np.where(np.asarray(vectors) @ probe > 0.3, 0.2, 0.0).astype(np.float32)
+
+
+def test_records_carry_the_embedders_density_when_built_and_when_synced(
+    settings: Any, database: Any
+) -> None:
+    from shelfbridge.matching.service import attach_runtime
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    runtime = attach_runtime(engine_settings(settings), database, embedder=_CrowdedNgrams())
+    try:
+        built_id, _, _ = _result(database, title="散热膜的制备")
+        runtime.rebuild()
+        synced_id, _, _ = _result(database, title="散热片的设计")  # after the build: synced
+        plain_id, _, _ = _result(database, title="水稻育种方法")
+        for ident, title, density in (
+            (built_id, "散热膜的制备", 0.2),
+            (synced_id, "散热片的设计", 0.2),
+            (plain_id, "水稻育种方法", 0.0),
+        ):
+            with database.unit_of_work() as session:
+                text = documents.load_documents(session, Target.RESULTS, [ident])[0].text
+            vector = runtime.embedder.embed_documents([text])[0]
+            found = runtime.backend.dense(Target.RESULTS, vector, 50, MatchFilters(), EVERYONE)
+            score = {c.record_id: c.score for c in found}[ident]
+            assert score == pytest.approx(1.0 - DENSITY_PENALTY * density, abs=0.01), title
+    finally:
+        runtime.close()
