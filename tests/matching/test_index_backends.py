@@ -222,3 +222,26 @@ def test_clear_empties_one_target(backend: Any) -> None:
     assert backend.count(T) == 0
     assert backend.count(Target.DEMANDS) == 1
     assert backend.lexical(T, {"锂电池": 1.0}, 10, MatchFilters(), ALL) == []
+
+
+def test_a_milvus_collection_made_before_densities_still_reads_and_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = _milvus(tmp_path)
+    from pymilvus import CollectionSchema
+
+    add_field = CollectionSchema.add_field
+
+    def earlier_schema(self: Any, field_name: str, *args: Any, **kwargs: Any) -> Any:
+        return self if field_name == "density" else add_field(self, field_name, *args, **kwargs)
+
+    try:
+        monkeypatch.setattr(CollectionSchema, "add_field", earlier_schema)
+        backend.upsert(T, RECORDS)  # creates the collection without the density field
+        monkeypatch.undo()
+        crowded = IndexedRecord(9, "R-9", _vector(0, 0, 0, 1), {"新": 1}, MatchAttributes(), 0.4)
+        backend.upsert(T, [crowded])
+        found = backend.dense(T, _vector(0, 0, 0, 1), 1, MatchFilters(), ALL)
+        assert _ids(found) == [9] and found[0].score == pytest.approx(1.0, abs=1e-5)
+    finally:
+        backend.close()

@@ -40,7 +40,7 @@ from shelfbridge.matching.types import (
 logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "match-manifest.json"
-MANIFEST_VERSION = 2  # 2: int8 vectors with densities (a version-1 index is rebuilt)
+MANIFEST_VERSION = 1
 INDEX_FOLDER = "index"  # the embedded backend's folder under the data directory
 EMBED_BATCH = 256
 FIT_PHASE = "vocabulary"  # the progress phase of fitting a corpus-fitted embedder

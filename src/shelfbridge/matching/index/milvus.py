@@ -165,6 +165,7 @@ class MilvusBackend:
         self.prefix = prefix
         self._client: Any = MilvusClient(uri=uri, token=token) if token else MilvusClient(uri)
         self._ready: set[str] = set()
+        self._densities: dict[str, bool] = {}  # collection → whether it has the density field
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ collections
@@ -182,6 +183,14 @@ class MilvusBackend:
         self._client.load_collection(name)
         self._ready.add(name)
         return True
+
+    def _has_density(self, name: str) -> bool:
+        """Collections made before records carried a density lack the field: they are read
+        and written without it (dense scores stay plain inner products) until a rebuild."""
+        if name not in self._densities:
+            fields = self._client.describe_collection(name).get("fields", [])
+            self._densities[name] = any(f.get("name") == "density" for f in fields)
+        return self._densities[name]
 
     def _create_records(self, name: str, dim: int) -> None:
         from pymilvus import DataType, MilvusClient
@@ -346,12 +355,13 @@ class MilvusBackend:
             self._apply_statistics(target, previous, added)
             documents, total_length = self._totals(target)
             average = total_length / documents if documents else 1.0
-            rows = [self._row(record, average) for record in latest.values()]
+            density = self._has_density(name)
+            rows = [self._row(record, average, density) for record in latest.values()]
             for start in range(0, len(rows), QUERY_BATCH):
                 self._client.upsert(name, rows[start : start + QUERY_BATCH])
 
     @staticmethod
-    def _row(record: IndexedRecord, average_length: float) -> dict[str, Any]:
+    def _row(record: IndexedRecord, average_length: float, density: bool) -> dict[str, Any]:
         counts = {str(t): int(c) for t, c in record.term_counts.items() if c > 0}
         attributes = record.attributes
         row: dict[str, Any] = {
@@ -363,8 +373,9 @@ class MilvusBackend:
             "sparse": bm25_document_weights(counts, average_length) or {TOTALS_ID: 0.0},
             "terms": counts,
             "length": sum(counts.values()),
-            "density": float(record.density),
         }
+        if density:
+            row["density"] = float(record.density)
         for field, size in _STRING_FIELDS.items():
             value = getattr(attributes, field)
             row[field] = "" if value is None else str(value)[:size]
@@ -394,6 +405,7 @@ class MilvusBackend:
                 if self._client.has_collection(name):
                     self._client.drop_collection(name)
                 self._ready.discard(name)
+                self._densities.pop(name, None)
 
     def count(self, target: Target) -> int:
         name = self._name(target)
@@ -441,6 +453,8 @@ class MilvusBackend:
         data = np.asarray(vector, dtype=np.float32).reshape(-1).tolist()
         # Milvus ranks by the bare inner product: ask for more and rank again by the
         # density-corrected score (a penalty of at most DENSITY_PENALTY moves few records far)
+        if not self._has_density(name):
+            return self._search(name, "dense", data, limit, filters, scope)
         found = self._search(name, "dense", data, 2 * limit, filters, scope, penalise=True)
         found.sort(key=lambda c: (-c.score, c.record_id))
         return found[:limit]
