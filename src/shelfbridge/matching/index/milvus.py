@@ -451,13 +451,11 @@ class MilvusBackend:
         if limit <= 0 or not self._exists(name):
             return []
         data = np.asarray(vector, dtype=np.float32).reshape(-1).tolist()
-        # Milvus ranks by the bare inner product: ask for more and rank again by the
-        # density-corrected score (a penalty of at most DENSITY_PENALTY moves few records far)
         if not self._has_density(name):
             return self._search(name, "dense", data, limit, filters, scope)
-        found = self._search(name, "dense", data, 2 * limit, filters, scope, penalise=True)
-        found.sort(key=lambda c: (-c.score, c.record_id))
-        return found[:limit]
+        # Milvus ranks by the bare inner product: ask for twice as many, which ``_search``
+        # ranks again by the density-corrected score (the penalty moves few records far)
+        return self._search(name, "dense", data, 2 * limit, filters, scope, penalise=True)[:limit]
 
     def _search(
         self,
