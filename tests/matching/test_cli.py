@@ -59,8 +59,26 @@ def test_rebuild_reports_records_per_second_and_info_shows_the_index(
     assert data["embedder"] == TEST_EMBEDDER
     assert data["targets"]["results"]["indexed"] == 3
     assert data["targets"]["demands"]["indexed"] == 2
+    assert data["outdated"] is False
     plain = cli("index", "info", lang="zh")
-    assert "results" in plain.stdout
+    assert "results" in plain.stdout and "较早的版本" not in plain.stdout
+
+
+def test_info_recommends_a_rebuild_of_an_index_of_an_earlier_format(
+    cli: Any, world: Tenants, tmp_path: Path
+) -> None:
+    assert cli("index", "rebuild").exit_code == 0
+    manifest_path = tmp_path / "data" / "match-manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    del manifest["format"]  # as written before int8 vectors and densities
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    info = cli("index", "info", "--json")
+    assert json.loads(info.stdout)["outdated"] is True
+    assert "earlier version" in cli("index", "info").stdout
+    assert "较早的版本" in cli("index", "info", lang="zh").stdout
+    # the old index still serves
+    found = cli("match", "锂电池正极材料", "--json", "--top", "1")
+    assert found.exit_code == 0 and json.loads(found.stdout)["hits"]
 
 
 def test_rebuild_of_one_target(cli: Any, world: Tenants) -> None:

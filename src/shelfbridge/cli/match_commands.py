@@ -34,7 +34,7 @@ from shelfbridge.core.errors import ShelfbridgeError, ValidationFailed
 from shelfbridge.core.i18n import gettext as _
 from shelfbridge.core.i18n import translate
 from shelfbridge.core.settings import Settings
-from shelfbridge.matching.service import FIT_PHASE
+from shelfbridge.matching.runtime import FIT_PHASE, INDEX_FORMAT
 from shelfbridge.matching.types import Hit, Target
 
 index_app = typer.Typer(
@@ -157,6 +157,7 @@ def ensure_index(settings: Settings, database: Database) -> None:
     current = (
         info
         and not info.get("stale")
+        and int(info.get("format", 1)) >= INDEX_FORMAT
         and info.get("embedder") == settings.match_embedder
         and len(info.get("targets", {})) == len(Target)
     )
@@ -235,6 +236,14 @@ def info_command(
         elif info["stale"]:
             typer.secho(
                 _("An update of the index failed: run shelfbridge index rebuild."),
+                fg=typer.colors.YELLOW,
+            )
+        elif info["outdated"]:
+            typer.secho(
+                _(
+                    "The index was built by an earlier version (without neighbourhood "
+                    "densities): run shelfbridge index rebuild for better matches."
+                ),
                 fg=typer.colors.YELLOW,
             )
         for target, row in info["targets"].items():

@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "match-manifest.json"
 MANIFEST_VERSION = 1
+# What a rebuild by this version writes: 2 = int8 vectors and neighbourhood densities. An index
+# of an earlier format keeps serving; `index info` recommends a rebuild and `demo load` runs one.
+INDEX_FORMAT = 2
 INDEX_FOLDER = "index"  # the embedded backend's folder under the data directory
 EMBED_BATCH = 256
 FIT_PHASE = "vocabulary"  # the progress phase of fitting a corpus-fitted embedder
@@ -313,6 +316,7 @@ class MatchRuntime:
                     "targets": {},
                 }
                 manifest["embedder"] = self.embedder_name
+                manifest["format"] = INDEX_FORMAT
                 manifest["dim"] = int(getattr(self.embedder, "dim", 0) or 0)
                 manifest["stale"] = False
                 for target in chosen:
@@ -412,6 +416,7 @@ class MatchRuntime:
             "dim": manifest.get("dim"),
             "built": bool(manifest),
             "stale": bool(manifest.get("stale")),
+            "outdated": bool(manifest) and int(manifest.get("format", 1)) < INDEX_FORMAT,
             "targets": {
                 t.value: {
                     "indexed": counts[t.value],
