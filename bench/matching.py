@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from shelfbridge.matching.analysis import default_analyzer  # noqa: E402
-from shelfbridge.matching.embedders.base import create_embedder  # noqa: E402
+from shelfbridge.matching.embedders.base import create_embedder, densities_of  # noqa: E402
 from shelfbridge.matching.index.base import IndexedRecord  # noqa: E402
 from shelfbridge.matching.index.embedded import EmbeddedIndex  # noqa: E402
 from shelfbridge.matching.ranking import DEFAULT_RANKING, Matcher, RankingSettings  # noqa: E402
@@ -294,8 +294,7 @@ def index_texts(
             vectors = embedder.embed_term_counts(counts)
         else:
             vectors = embedder.embed_documents(list(chunk))
-        densities = getattr(embedder, "densities", None)
-        density = densities(vectors) if callable(densities) else np.zeros(len(chunk))
+        density = densities_of(embedder, vectors)
         index.upsert(
             TARGET,
             [

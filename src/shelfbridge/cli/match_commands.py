@@ -34,7 +34,7 @@ from shelfbridge.core.errors import ShelfbridgeError, ValidationFailed
 from shelfbridge.core.i18n import gettext as _
 from shelfbridge.core.i18n import translate
 from shelfbridge.core.settings import Settings
-from shelfbridge.matching.runtime import FIT_PHASE, INDEX_FORMAT
+from shelfbridge.matching.runtime import FIT_PHASE, outdated
 from shelfbridge.matching.types import Hit, Target
 
 index_app = typer.Typer(
@@ -157,7 +157,7 @@ def ensure_index(settings: Settings, database: Database) -> None:
     current = (
         info
         and not info.get("stale")
-        and int(info.get("format", 1)) >= INDEX_FORMAT
+        and not outdated(info)
         and info.get("embedder") == settings.match_embedder
         and len(info.get("targets", {})) == len(Target)
     )

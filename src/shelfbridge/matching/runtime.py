@@ -29,6 +29,7 @@ from shelfbridge.core.i18n import N_
 from shelfbridge.core.settings import Settings
 from shelfbridge.matching import documents as docs
 from shelfbridge.matching import sync
+from shelfbridge.matching.embedders.base import densities_of
 from shelfbridge.matching.types import (
     Explanation,
     MatchDocument,
@@ -44,6 +45,13 @@ MANIFEST_VERSION = 1
 # What a rebuild by this version writes: 2 = int8 vectors and neighbourhood densities. An index
 # of an earlier format keeps serving; `index info` recommends a rebuild and `demo load` runs one.
 INDEX_FORMAT = 2
+
+
+def outdated(manifest: Mapping[str, Any]) -> bool:
+    """Whether a built index (its match manifest) was written in an earlier format."""
+    return bool(manifest) and int(manifest.get("format", 1)) < INDEX_FORMAT
+
+
 INDEX_FOLDER = "index"  # the embedded backend's folder under the data directory
 EMBED_BATCH = 256
 FIT_PHASE = "vocabulary"  # the progress phase of fitting a corpus-fitted embedder
@@ -271,8 +279,7 @@ class MatchRuntime:
             vectors = from_counts(counts)
         else:
             vectors = embedder.embed_documents(texts)
-        densities = getattr(embedder, "densities", None)
-        density = densities(vectors) if callable(densities) and texts else [0.0] * len(texts)
+        density = densities_of(embedder, vectors)
         return [
             IndexedRecord(
                 record_id=d.record_id,
@@ -416,7 +423,7 @@ class MatchRuntime:
             "dim": manifest.get("dim"),
             "built": bool(manifest),
             "stale": bool(manifest.get("stale")),
-            "outdated": bool(manifest) and int(manifest.get("format", 1)) < INDEX_FORMAT,
+            "outdated": outdated(manifest),
             "targets": {
                 t.value: {
                     "indexed": counts[t.value],

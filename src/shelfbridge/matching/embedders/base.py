@@ -60,6 +60,15 @@ def normalise_rows(vectors: npt.ArrayLike) -> Vectors:
     return out
 
 
+def densities_of(embedder: Embedder, vectors: Vectors) -> npt.NDArray[np.float32]:
+    """The neighbourhood density of each document vector (see ``StaticEmbedder.densities``),
+    or zeros for an embedder that has none: its dense scores stay plain inner products."""
+    densities = getattr(embedder, "densities", None)
+    if not callable(densities) or len(vectors) == 0:
+        return np.zeros(len(vectors), dtype=np.float32)
+    return np.asarray(densities(vectors), dtype=np.float32)
+
+
 EmbedderFactory = Callable[..., Embedder]
 _FACTORIES: dict[str, EmbedderFactory] = {}
 
