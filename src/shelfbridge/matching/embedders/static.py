@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 from shelfbridge.matching.analysis import Analyzer, default_analyzer
 from shelfbridge.matching.embedders.base import Embedder, TermModel, Vectors, normalise_rows
@@ -218,29 +219,45 @@ class StaticEmbedder:
                     if len(self._extra) > 100_000:
                         self._extra.clear()
                     self._extra[term] = vector
-        out = np.zeros((len(documents), self.term_model.dim), dtype=np.float32)
+        # one sparse (documents × distinct terms) weight matrix times the distinct terms' rows,
+        # converted from float16 once per call rather than once per document
+        rows: list[int] = []
+        columns: list[int] = []
+        weights: list[float] = []
+        extra_rows: list[int] = []
+        extra: list[npt.NDArray[np.float32]] = []
+        extra_weights: list[float] = []
         for row, counts in enumerate(documents):
-            rows: list[int] = []
-            weights: list[float] = []
-            extra: list[npt.NDArray[np.float32]] = []
-            extra_weights: list[float] = []
             for term, count in counts.items():
                 w = self._weight(term) * count
                 index = self._terms.get(term)
                 if index is not None:
-                    rows.append(index)
+                    rows.append(row)
+                    columns.append(index)
                     weights.append(w)
                 else:
                     vector = self._extra.get(term)
                     if vector is not None:
+                        extra_rows.append(row)
                         extra.append(vector)
                         extra_weights.append(w)
-            if rows:
-                out[row] = np.asarray(weights, dtype=np.float32) @ self._vectors[rows].astype(
-                    np.float32
-                )
-            if extra:
-                out[row] += np.asarray(extra_weights, dtype=np.float32) @ np.vstack(extra)
+        out = np.zeros((len(documents), self.term_model.dim), dtype=np.float32)
+        if columns:
+            distinct, position = np.unique(np.asarray(columns), return_inverse=True)
+            matrix = sparse.csr_matrix(
+                (np.asarray(weights, dtype=np.float32), (np.asarray(rows), position)),
+                shape=(len(documents), len(distinct)),
+            )
+            out += matrix @ self._vectors[distinct].astype(np.float32)
+        if extra:
+            matrix = sparse.csr_matrix(
+                (
+                    np.asarray(extra_weights, dtype=np.float32),
+                    (np.asarray(extra_rows), np.arange(len(extra))),
+                ),
+                shape=(len(documents), len(extra)),
+            )
+            out += matrix @ np.vstack(extra).astype(np.float32)
         return out
 
     def _project(self, raw: Vectors) -> Vectors:
