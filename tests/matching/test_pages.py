@@ -1,6 +1,10 @@
-"""The matching pages: the search page, the match sections of demands and results (loaded by
-htmx), and the feedback forms. The engine is replaced by a deterministic stand-in
-(``fake_matches``) that returns only records the caller may see."""
+"""The matching pages on the real engine (the embedded index under the test's data directory,
+the real matcher and runtime, the test embedder of tests/matching/engine_support.py): the
+search page with its matched terms marked and its filters, and the match sections of demands
+and results (loaded by htmx after the record page). The world is
+tests/matching/feedback_support.py's: five public results about low-temperature lithium
+batteries, records on other topics that must rank below them, and internal records that only
+their owners may see. The feedback forms are in test_feedback_pages.py."""
 
 from __future__ import annotations
 
@@ -8,70 +12,79 @@ import re
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from tests import auth
-from tests.matching.feedback_support import Call, Cast, build_cast, install_fake_matches
-
-HTMX = {"HX-Request": "true"}
+from tests.matching.engine_support import engine  # noqa: F401 - fixture
+from tests.matching.feedback_support import (
+    HTMX,
+    Cast,
+    add_match_world,
+    build_cast,
+    card,
+    group,
+    hit_ids,
+    signed_in,
+)
 
 
 @pytest.fixture
-def fake_matches(monkeypatch: pytest.MonkeyPatch) -> list[Call]:
-    return install_fake_matches(monkeypatch)
-
-
-@pytest.fixture
-def cast(database: Any) -> Cast:
-    return build_cast(database)
-
-
-def browser(app: Any, username: str | None) -> TestClient:
-    client = TestClient(app)
-    if username:
-        auth.sign_in(client, username)
-    return client
-
-
-def _form(client: TestClient, **fields: Any) -> dict[str, str]:
-    return {**{k: str(v) for k, v in fields.items()}, "csrf_token": auth.csrf_token(client)}
+def cast(app: Any, database: Any, engine: Any) -> Cast:  # noqa: F811
+    """The world, with the engine attached after the app (so that the pages use it); the
+    index is built by the first match, as in production."""
+    return add_match_world(database, build_cast(database))
 
 
 def test_the_search_page_marks_the_matched_terms_and_explains_each_hit(
-    app: Any, cast: Cast, fake_matches: list[Call]
+    app: Any, cast: Cast
 ) -> None:
-    client = browser(app, "user-e1")
-    page = client.get("/match", params={"q": "低温电池"})
+    client = signed_in(app, "user-e1")
+    page = client.get("/match", params={"q": "低温锂电池"})
     assert page.status_code == 200
     html = page.text
     assert '<meta charset="utf-8">' in html
-    assert "<mark>低温</mark>锂<mark>电池</mark>电解液添加剂" in html
-    assert "使锂<mark>电池</mark>在零下二十度保持八成容量" in html  # a passage
-    assert 'data-signal="lexical"' in html and "共同词语" in html and "语义相近" in html
-    assert "扩展检索词" in html and "储能" in html
-    assert 'name="source_kind" value="query"' in html  # E1 may give feedback
-    assert fake_matches[0].text == "低温电池" and fake_matches[0].target == "results"
-    anonymous = browser(app, None).get("/match", params={"q": "低温电池"}).text
-    assert "<mark>电池</mark>" in anonymous
+    shown = hit_ids(html, "results")
+    # The five battery results first, then the other topics; A's internal one is not E1's.
+    assert set(shown[:5]) == cast.batteries()
+    assert set(shown[5:]) == cast.unrelated("result")
+    assert cast.ids["result_a_internal"] not in shown and "内部电池成果" not in html
+    mine = card(html, "results", cast.ids["result_a"])
+    assert "<mark>低温</mark><mark>锂电池</mark>电解液添加剂" in mine  # the title
+    assert "使<mark>锂电池</mark>在零下二十度保持八成容量" in mine  # a passage
+    assert '<mark class="term">低温</mark>' in mine and '<mark class="term">锂电池</mark>' in mine
+    assert 'data-signal="lexical"' in mine and "共同词语" in mine and "语义相近" in mine
+    # Pseudo-relevance feedback added words of the battery results the query did not name.
+    assert "扩展检索词" in mine and '<span class="term">零下</span>' in mine
+    assert 'name="source_kind" value="query"' in mine  # E1 may give feedback
+    assert 'name="query" value="低温锂电池"' in mine
+    # An unrelated result is shown below, with nothing to mark.
+    wheat = card(html, "results", cast.ids["result_wheat"])
+    assert "抗旱小麦分子育种方法" in wheat and "<mark" not in wheat
+    anonymous = signed_in(app, None).get("/match", params={"q": "低温锂电池"}).text
+    assert set(hit_ids(anonymous)[:5]) == cast.batteries()
+    assert "<mark>低温</mark>" in anonymous
     assert 'action="/match/feedback"' not in anonymous
 
 
 def test_the_search_page_without_a_query_asks_for_one_and_matches_nothing(
-    app: Any, cast: Cast, fake_matches: list[Call]
+    app: Any,
+    cast: Cast,
+    engine: Any,  # noqa: F811
 ) -> None:
-    page = browser(app, None).get("/match")
+    page = signed_in(app, None).get("/match")
     assert page.status_code == 200
     assert "输入您要找的内容" in page.text
-    assert fake_matches == []
-    english = browser(app, None).get("/match?lang=en")
+    assert hit_ids(page.text) == []
+    assert not engine.is_built()  # nothing asked the engine (its first match builds the index)
+    english = signed_in(app, None).get("/match?lang=en")
     assert "Type what you are looking for and press Search." in english.text
     assert 'href="/match"' in english.text  # the site navigation links to it
 
 
 def test_filter_changes_answer_with_the_results_region_and_push_the_url(
-    app: Any, cast: Cast, fake_matches: list[Call]
+    app: Any, cast: Cast
 ) -> None:
-    client = browser(app, "user-e1")
+    client = signed_in(app, "user-e1")
+    everywhere = client.get("/match", params={"q": "低温", "target": "demands"}, headers=HTMX)
+    assert cast.ids["demand_wheat"] in hit_ids(everywhere.text, "demands")  # E2's, in Beijing
     response = client.get(
         "/match",
         params={"q": "低温", "target": "demands", "kind": "paper", "region": "440000"},
@@ -83,224 +96,151 @@ def test_filter_changes_answer_with_the_results_region_and_push_the_url(
         response.headers["HX-Push-Url"]
         == "/match?q=%E4%BD%8E%E6%B8%A9&target=demands&region=440000"
     )
+    # Only E1's demands are in Guangdong (both: E1 sees its internal one); a result kind means
+    # nothing for demands, so it filters nothing out.
+    assert sorted(hit_ids(response.text, "demands")) == sorted(
+        [cast.ids["demand_e1"], cast.ids["demand_e1_internal"]]
+    )
     # The kind filter follows the target (demands have no kind) out of band.
     assert re.search(r'id="match-kind-filter" hx-swap-oob="true"', response.text)
     assert re.search(r'<select id="match-kind" name="kind" disabled>', response.text)
-    call = fake_matches[-1]
-    assert call.target == "demands"
-    assert call.filters.region_prefixes == ("44",)
-    assert call.filters.kinds == ()  # a result kind means nothing for demands
 
 
-def test_the_filters_reach_the_matcher_checked(
-    app: Any, cast: Cast, fake_matches: list[Call]
+# Each filter leaves out the one battery result that differs from result_a in it.
+@pytest.mark.parametrize(
+    ("params", "left_out"),
+    [
+        ({"kind": "invention_patent"}, "result_paper"),
+        ({"trl_min": "7", "trl_max": "3"}, "result_trl8"),  # a reversed range is turned round
+        ({"discipline": "材料科学"}, "result_chemistry"),
+        ({"region": "110000"}, "result_shanghai"),
+        ({"cluster": "jingjinji"}, "result_shanghai"),
+        ({"org_kind": "not-a-kind"}, None),  # a value that cannot be right is left out
+    ],
+)
+def test_each_filter_of_the_search_page_leaves_out_the_results_outside_it(
+    app: Any, cast: Cast, params: dict[str, str], left_out: str | None
 ) -> None:
-    client = browser(app, None)
-    client.get(
+    client = signed_in(app, None)
+    unfiltered = client.get("/match", params={"q": "低温锂电池"})
+    assert set(hit_ids(unfiltered.text)) >= cast.batteries()
+    page = client.get("/match", params={"q": "低温锂电池", **params})
+    assert page.status_code == 200 and 'class="error"' not in page.text
+    shown = set(hit_ids(page.text, "results"))
+    kept = cast.batteries() - ({cast.ids[left_out]} if left_out else set())
+    assert kept <= shown
+    if left_out:
+        assert cast.ids[left_out] not in shown
+
+
+def test_the_filters_together_keep_what_passes_every_one(app: Any, cast: Cast) -> None:
+    page = signed_in(app, None).get(
         "/match",
         params={
-            "q": "电池",
+            "q": "低温锂电池",
             "kind": "invention_patent",
             "trl_min": "7",
             "trl_max": "3",
             "discipline": "材料科学",
             "cluster": "jingjinji",
-            "region": "110000",
+            "region": "110000",  # Beijing, inside the Jing-Jin-Ji cluster
             "org_kind": "not-a-kind",
         },
     )
-    filters = fake_matches[-1].filters
-    assert filters.kinds == ("invention_patent",)
-    assert (filters.trl_min, filters.trl_max) == (3, 7)
-    assert filters.disciplines == ("材料科学",)
-    assert filters.region_prefixes == ("11",)  # Beijing, inside the Jing-Jin-Ji cluster
-    assert filters.org_kinds == ()
+    assert hit_ids(page.text) == [cast.ids["result_a"]]
+    assert 'data-hits="1"' in page.text
 
 
 def test_a_demand_page_loads_its_matches_after_the_page(
-    app: Any, cast: Cast, fake_matches: list[Call]
+    app: Any,
+    cast: Cast,
+    engine: Any,  # noqa: F811
 ) -> None:
-    client = browser(app, "user-e1")
+    client = signed_in(app, "user-e1")
     demand = cast.ids["demand_e1"]
     page = client.get(f"/demands/{demand}")
     assert page.status_code == 200
     assert f'hx-get="/demands/{demand}/matches" hx-trigger="load"' in page.text
     assert f'hx-get="/demands/{demand}/feedback"' in page.text
-    assert fake_matches == []  # the record page itself never waits for the matcher
+    assert not engine.is_built()  # the record page itself never waits for the matcher
     section = client.get(f"/demands/{demand}/matches", headers=HTMX)
     assert section.status_code == 200
-    assert [c.target for c in fake_matches] == ["results", "people", "organizations"]
-    assert all(c.source_kind == "demands" and c.source_id == demand for c in fake_matches)
     html = section.text
     assert "匹配的成果" in html and "专家" in html and "实验室与研究机构" in html
-    assert f'id="fb-results-{cast.ids["result_a"]}"' in html
-    assert 'name="source_kind" value="demands"' in html
-    assert "技术阶段过早" in html  # the reason select
+    # Results: the five about low-temperature batteries fill the section, the one that keeps
+    # eight tenths of its capacity at minus twenty degrees first, as the demand asks.
+    results = hit_ids(group(html, "results"))
+    assert results[0] == cast.ids["result_a"] and set(results) == cast.batteries()
+    # Experts: A's expert in low-temperature lithium batteries first.
+    assert hit_ids(group(html, "people"))[0] == cast.ids["expert_a"]
+    # Labs: the three with battery results above the agricultural university; no enterprise.
+    labs = hit_ids(group(html, "organizations"))
+    assert set(labs[:3]) == {cast.orgs[k] for k in "abc"} and labs[3:] == [cast.orgs["d"]]
+    widget = card(html, "results", cast.ids["result_a"])
+    assert f'id="fb-results-{cast.ids["result_a"]}"' in widget
+    assert 'name="source_kind" value="demands"' in widget
+    assert f'name="source_id" value="{demand}"' in widget
+    assert "技术阶段过早" in widget  # the reason select
+    assert "<mark>零下</mark><mark>二十度</mark>" in widget  # the passage the demand asks for
+    expert = card(html, "people", cast.ids["expert_a"])
+    assert '<mark class="term">低温</mark>' in expert and 'data-signal="semantic"' in expert
+    assert f'id="fb-people-{cast.ids["expert_a"]}"' in expert
+    lab = card(html, "organizations", cast.orgs["a"])
+    assert '<mark class="term">低温</mark>' in lab and "甲大学" in lab
+    assert f'id="fb-organizations-{cast.orgs["a"]}"' in lab
     # Neither a hidden record nor anything to give feedback with for others.
     assert "内部电池成果" not in html
-    researcher = browser(app, "researcher-a").get(f"/demands/{demand}/matches").text
+    researcher = signed_in(app, "researcher-a").get(f"/demands/{demand}/matches").text
+    assert hit_ids(group(researcher, "results"))[0] == cast.ids["result_a"]
     assert 'action="/match/feedback"' not in researcher
     assert "企业用户可以对这些匹配结果记录反馈" in researcher
 
 
-def test_a_result_page_shows_the_demands_and_enterprises_it_fits(
-    app: Any, cast: Cast, fake_matches: list[Call]
-) -> None:
-    client = browser(app, "officer-a")
+def test_a_result_page_shows_the_demands_and_enterprises_it_fits(app: Any, cast: Cast) -> None:
+    client = signed_in(app, "officer-a")
     section = client.get(f"/results/{cast.ids['result_a']}/matches", headers=HTMX)
     assert section.status_code == 200
-    assert [c.target for c in fake_matches] == ["demands", "organizations"]
-    assert fake_matches[1].filters.org_kinds == ("enterprise",)
-    plain = re.sub(r"</?mark>", "", section.text)
-    assert "适配的需求" in plain and "寻求动力电池低温性能提升技术" in plain
-    assert "内部低温需求" not in plain  # E1's internal demand
+    html = section.text
+    assert "适配的需求" in html
+    demands = hit_ids(group(html, "demands"))
+    assert demands[0] == cast.ids["demand_e1"]  # the low-temperature battery demand
+    assert set(demands[1:]) <= cast.unrelated("demand")
+    assert cast.ids["demand_e1_internal"] not in demands  # E1's internal demand
+    assert "内部低温需求" not in html
+    plain = re.sub(r"</?mark>", "", html)
+    assert "寻求动力电池低温性能提升技术" in plain
+    # Enterprises only (no university, no institute): E1, whose demand it fits, first.
+    enterprises = hit_ids(group(html, "organizations"))
+    assert enterprises == [cast.orgs["e1"], cast.orgs["e2"]]
+
+
+def test_a_user_never_sees_a_record_they_may_not_see(app: Any, cast: Cast) -> None:
+    internal, own_demand = cast.ids["result_a_internal"], cast.ids["demand_e1_internal"]
+    officer = signed_in(app, "officer-a").get("/match", params={"q": "电池"}).text
+    assert internal in hit_ids(officer, "results")  # A's own internal result
+    for who in (None, "user-e1", "user-e2", "officer-b"):
+        page = signed_in(app, who).get("/match", params={"q": "电池"}).text
+        assert set(hit_ids(page)) >= cast.batteries(), who
+        assert internal not in hit_ids(page) and "内部电池成果" not in page, who
+    e1 = signed_in(app, "user-e1")
+    assert own_demand in hit_ids(e1.get("/match?q=低温&target=demands").text)
+    result_matches = e1.get(f"/results/{cast.ids['result_a']}/matches").text
+    assert own_demand in hit_ids(group(result_matches, "demands"))
+    for who in (None, "user-e2", "officer-a"):
+        client = signed_in(app, who)
+        assert own_demand not in hit_ids(client.get("/match?q=低温&target=demands").text), who
+        section = client.get(f"/results/{cast.ids['result_a']}/matches").text
+        assert own_demand not in hit_ids(section) and "内部低温需求" not in section, who
 
 
 def test_matches_of_a_record_the_caller_cannot_see_answer_404(
-    app: Any, cast: Cast, fake_matches: list[Call]
+    app: Any,
+    cast: Cast,
+    engine: Any,  # noqa: F811
 ) -> None:
     hidden = cast.ids["demand_e1_internal"]
-    assert browser(app, "user-e2").get(f"/demands/{hidden}/matches").status_code == 404
-    assert browser(app, None).get(f"/demands/{hidden}/matches").status_code == 404
-    assert browser(app, "user-e2").get(f"/demands/{hidden}/feedback").status_code == 404
-    assert fake_matches == []
-
-
-def test_feedback_recorded_on_a_demand_reaches_the_results_owner_and_nobody_else(
-    app: Any, cast: Cast, fake_matches: list[Call]
-) -> None:
-    e1 = browser(app, "user-e1")
-    result = cast.ids["result_a"]
-    posted = e1.post(
-        "/match/feedback",
-        data=_form(
-            e1,
-            source_kind="demands",
-            source_id=cast.ids["demand_e1"],
-            matched_kind="results",
-            matched_id=result,
-            verdict="reason",
-            reason="too_early_stage",
-            comment="需要中试数据 canary-fb-91",
-        ),
-        headers=HTMX,
-    )
-    assert posted.status_code == 200, posted.text
-    assert "您的反馈已记录。" in posted.text and "技术阶段过早" in posted.text
-    assert f'id="fb-results-{result}"' in posted.text  # the widget replaces itself
-    # E1 sees it on its next visit to the demand's matches.
-    again = e1.get(f"/demands/{cast.ids['demand_e1']}/matches").text
-    assert "您的反馈：" in again and "需要中试数据 canary-fb-91" in again
-
-    received = browser(app, "officer-a").get(f"/results/{result}/feedback")
-    assert received.status_code == 200
-    assert "需要中试数据 canary-fb-91" in received.text and "一号电池公司" in received.text
-    assert "寻求动力电池低温性能提升技术" in received.text  # where it came from
-    for who in ("user-e2", "officer-b", "researcher-a"):
-        other = browser(app, who).get(f"/results/{result}/feedback")
-        assert other.status_code == 200, who
-        assert "canary-fb-91" not in other.text, who
-        assert "没有您可查看的反馈" in other.text, who
-        page = browser(app, who).get(f"/results/{result}")
-        assert "canary-fb-91" not in page.text, who
-
-
-def test_a_reason_must_be_chosen_and_the_form_says_so(
-    app: Any, cast: Cast, fake_matches: list[Call]
-) -> None:
-    e1 = browser(app, "user-e1")
-    fields = {
-        "source_kind": "demands",
-        "source_id": cast.ids["demand_e1"],
-        "matched_kind": "results",
-        "matched_id": cast.ids["result_a"],
-        "verdict": "reason",
-        "reason": "",
-    }
-    response = e1.post("/match/feedback", data=_form(e1, **fields), headers=HTMX)
-    assert response.status_code == 422
-    assert "请先选择原因。" in response.text
-    bogus = e1.post(
-        "/match/feedback?lang=en",
-        data=_form(e1, **{**fields, "reason": "too_cheap"}),
-        headers=HTMX,
-    )
-    assert bogus.status_code == 422
-    assert "“too_cheap” is not a known verdict" in bogus.text
-
-
-def test_without_htmx_the_forms_work_and_return_to_the_page(
-    app: Any, cast: Cast, fake_matches: list[Call]
-) -> None:
-    e1 = browser(app, "user-e1")
-    back = f"/demands/{cast.ids['demand_e1']}"
-    fields = {
-        "source_kind": "demands",
-        "source_id": cast.ids["demand_e1"],
-        "matched_kind": "people",
-        "matched_id": cast.ids["person_a"],
-        "verdict": "interest",
-        "next": back,
-    }
-    response = e1.post("/match/feedback", data=_form(e1, **fields), follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"] == back
-    listed = e1.get(f"/demands/{cast.ids['demand_e1']}/feedback").text
-    ident = re.search(r'data-feedback="(\d+)"', listed)
-    assert ident and "有意向" in listed
-    deleted = e1.post(
-        f"/match/feedback/{ident.group(1)}/delete",
-        data=_form(e1, next=back),
-        follow_redirects=False,
-    )
-    assert deleted.status_code == 303 and deleted.headers["location"] == back
-    assert "有意向" not in e1.get(f"/demands/{cast.ids['demand_e1']}/feedback").text
-    offsite = e1.post(
-        "/match/feedback",
-        data=_form(e1, **{**fields, "next": "//evil.example"}),
-        follow_redirects=False,
-    )
-    assert offsite.headers["location"] == "/"
-
-
-def test_people_and_organisations_show_the_feedback_they_received(
-    app: Any, cast: Cast, fake_matches: list[Call]
-) -> None:
-    e1 = browser(app, "user-e1")
-    for kind, ident in (("people", cast.ids["person_a"]), ("organizations", cast.orgs["a"])):
-        fields = {
-            "source_kind": "demands",
-            "source_id": cast.ids["demand_e1"],
-            "matched_kind": kind,
-            "matched_id": ident,
-            "verdict": "interest",
-            "comment": f"想合作 canary-{kind}",
-        }
-        assert e1.post("/match/feedback", data=_form(e1, **fields), headers=HTMX).status_code == 200
-        page = browser(app, "admin-a").get(f"/{kind}/{ident}")
-        assert f'hx-get="/{kind}/{ident}/feedback"' in page.text
-        assert f"canary-{kind}" in browser(app, "admin-a").get(f"/{kind}/{ident}/feedback").text
-        for who in ("user-e2", "officer-b"):
-            assert f"canary-{kind}" not in browser(app, who).get(f"/{kind}/{ident}/feedback").text
-
-
-def test_the_search_page_and_a_demands_matches_run_on_the_real_engine(
-    app: Any, cast: Cast, settings: Any, database: Any
-) -> None:
-    """No stand-in for the service: it ranks (with the tests' small embedder), and the page
-    marks what it matched and shows only what the caller may see."""
-    from tests.matching.engine_support import make_engine
-
-    runtime = make_engine(settings, database)
-    try:
-        client = browser(app, "user-e1")
-        page = client.get("/match", params={"q": "锂电池 电解液 低温"})
-        assert page.status_code == 200, page.text
-        assert f'data-id="{cast.ids["result_a"]}"' in page.text
-        assert "<mark>" in page.text
-        assert "内部电池成果" not in page.text  # A's internal result stays hidden from E1
-        section = client.get(f"/demands/{cast.ids['demand_e1']}/matches", headers=HTMX)
-        assert section.status_code == 200
-        assert f'id="fb-results-{cast.ids["result_a"]}"' in section.text
-        assert "内部电池成果" not in section.text
-    finally:
-        runtime.close()
+    assert signed_in(app, "user-e2").get(f"/demands/{hidden}/matches").status_code == 404
+    assert signed_in(app, None).get(f"/demands/{hidden}/matches").status_code == 404
+    assert signed_in(app, "user-e2").get(f"/demands/{hidden}/feedback").status_code == 404
+    assert not engine.is_built()  # refused before anything was matched
+    assert signed_in(app, "user-e1").get(f"/demands/{hidden}/matches").status_code == 200
