@@ -146,6 +146,9 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         database_url=app_url(db_url),
         migration_database_url=db_url,
         data_dir=tmp_path / "data",
+        # A first match waits for the index build as long as a loaded machine may need (the
+        # tests of the build itself, tests/matching/test_index_building.py, wait less).
+        match_first_build_wait=120.0,
     )
 
 

@@ -64,6 +64,20 @@ def test_the_search_page_marks_the_matched_terms_and_explains_each_hit(
     assert 'action="/match/feedback"' not in anonymous
 
 
+def test_every_signal_of_a_real_hit_is_labelled_in_both_languages(app: Any, cast: Cast) -> None:
+    client = signed_in(app, "user-e1")
+    shown: dict[str, set[str]] = {}
+    for lang in ("zh", "en"):
+        html = client.get("/match", params={"q": "低温锂电池", "lang": lang}).text
+        pairs = re.findall(r'data-signal="([a-z]+)">\s*<dt>([^<]*)</dt>', html)
+        assert pairs, "no signal shown"
+        shown[lang] = {label for _, label in pairs}
+        # the ranking's own names never reach the page: each has a label
+        assert not {name for name, label in pairs if label == name}
+    assert {"neighbours"} <= {name for name, _ in pairs}  # the smoothing signal is explained
+    assert shown["zh"].isdisjoint(shown["en"])  # and translated
+
+
 def test_the_search_page_without_a_query_asks_for_one_and_matches_nothing(
     app: Any,
     cast: Cast,

@@ -40,7 +40,6 @@ from shelfbridge.core.database import Database
 from shelfbridge.core.models import utcnow
 from shelfbridge.core.settings import Settings
 from shelfbridge.matching import service as matching
-from shelfbridge.matching.types import Target
 from tests import auth, factories
 
 MIN_REQUESTS = 5_000
@@ -238,7 +237,7 @@ def tally() -> Iterator[Tally]:
 def fuzz(app: Any, database: Any, tally: Tally, request: Any) -> Iterator[Fuzz]:
     """A fresh database per operation, its tenants and the identities' tokens; for an
     operation that matches, the match index built first (a first build fits the embedder,
-    which on a loaded machine takes longer than the request timeout)."""
+    which on a loaded machine takes longer than a first request waits for it)."""
     _seed(database)
     identities = [Identity("anonymous")]
     for name, (tenant, role) in USERS.items():
@@ -250,7 +249,7 @@ def fuzz(app: Any, database: Any, tally: Tally, request: Any) -> Iterator[Fuzz]:
     if "match" in request.node.name and runtime is not None:
         token = current_actor.set(SYSTEM)
         try:
-            runtime.ensure_ready(Target.RESULTS)  # builds every target
+            runtime.building.build_missing()  # every target, here and now
         finally:
             current_actor.reset(token)
     with asgi.get_client(app) as client:

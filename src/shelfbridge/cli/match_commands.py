@@ -2,8 +2,9 @@
 command line, through the same service as the API and the pages.
 
 The index, the embedder and its model load on first use: ``--help`` and the other commands
-never load them. Exit codes: 0 done, 1 refused or some lines of a batch were bad (each is
-reported), 2 a usage error.
+never load them. The CLI builds the index in the foreground, with a progress bar; while
+another process builds it, a command says so and waits for that build. Exit codes: 0 done,
+1 refused or some lines of a batch were bad (each is reported), 2 a usage error.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from shelfbridge.core.errors import ShelfbridgeError, ValidationFailed
 from shelfbridge.core.i18n import gettext as _
 from shelfbridge.core.i18n import translate
 from shelfbridge.core.settings import Settings
+from shelfbridge.matching.building import BuildState
 from shelfbridge.matching.runtime import FIT_PHASE, outdated
 from shelfbridge.matching.types import Hit, Target
 
@@ -127,13 +129,28 @@ def _progress_bar(console: Console) -> Iterator[Any]:
         yield update
 
 
+def _waiting(state: BuildState) -> None:
+    """Said once when another build holds the build lock: this command waits for it."""
+    if state.pid is not None:
+        message = _(
+            "Another process (pid {pid}) is building the match index ({percent}%): waiting for "
+            "it to finish…",
+            pid=state.pid,
+            percent=state.percent,
+        )
+    else:
+        message = _("Another build of the match index is running: waiting for it to finish…")
+    typer.secho(message, err=True, fg=typer.colors.YELLOW)
+
+
 def rebuild_index(settings: Settings, database: Database, targets: list[Target] | None) -> None:
-    """Rebuild the index with a progress bar and report records/s (also used by demo load)."""
+    """Rebuild the index with a progress bar and report records/s (also used by demo load);
+    a build of another process is waited for first."""
     runtime = _runtime(settings, database)
     console = Console(stderr=True)
     try:
         with _progress_bar(console) as progress:
-            report = runtime.rebuild(targets, progress=progress)
+            report = runtime.rebuild(targets, progress=progress, on_wait=_waiting)
     except ShelfbridgeError as error:
         raise _refuse(error) from None
     for target, count in report.records.items():
@@ -151,21 +168,23 @@ def rebuild_index(settings: Settings, database: Database, targets: list[Target] 
 
 def ensure_index(settings: Settings, database: Database) -> None:
     """Build the index unless it is built and current (``demo load`` runs it again and again:
-    its imports update a built index as they go)."""
+    its imports update a built index as they go). While another process builds it, waits for
+    that build and then builds only if the index is still not current."""
     runtime = _runtime(settings, database)
-    info = runtime.read_manifest()
-    current = (
-        info
-        and not info.get("stale")
-        and not outdated(info)
-        and info.get("embedder") == settings.match_embedder
-        and len(info.get("targets", {})) == len(Target)
-    )
-    if current:
-        typer.echo(_("The match index is up to date."))
-        return
     try:
-        rebuild_index(settings, database, None)
+        with runtime.building.hold(_waiting):
+            info = runtime.read_manifest()
+            current = (
+                info
+                and not info.get("stale")
+                and not outdated(info)
+                and info.get("embedder") == settings.match_embedder
+                and len(info.get("targets", {})) == len(Target)
+            )
+            if current:
+                typer.echo(_("The match index is up to date."))
+                return
+            rebuild_index(settings, database, None)
     except typer.Exit:
         # The data and accounts are in place; matching builds the index on first use, or
         # `shelfbridge index rebuild` does (the reason was printed above).
@@ -173,6 +192,23 @@ def ensure_index(settings: Settings, database: Database) -> None:
             _("The match index was not built: run shelfbridge index rebuild."),
             err=True,
             fg=typer.colors.YELLOW,
+        )
+
+
+def build_missing(runtime: Any) -> None:
+    """Build what the index lacks before the first match, here, with a progress bar (a web
+    request starts that build in the background instead); waits for another process's build
+    first, and builds nothing that it built."""
+    with _progress_bar(Console(stderr=True)) as progress:
+        report = runtime.building.build_missing(progress=progress, on_wait=_waiting)
+    if report is not None:
+        typer.secho(
+            _(
+                "Built the match index: {count} records in {seconds} s.",
+                count=report.total,
+                seconds=f"{report.seconds:.1f}",
+            ),
+            err=True,
         )
 
 
@@ -230,6 +266,21 @@ def info_command(
                     configured=info["configured_embedder"],
                 ),
                 fg=typer.colors.YELLOW,
+            )
+        build = info["build"]
+        if build["state"] == "building":
+            typer.secho(
+                _(
+                    "A build is running (process {pid}, {percent}%).",
+                    pid=build["pid"] or "?",
+                    percent=build["percent"],
+                ),
+                fg=typer.colors.YELLOW,
+            )
+        elif build["state"] == "failed":
+            typer.secho(
+                _("The last build failed: {error}", error=build["error"] or "?"),
+                fg=typer.colors.RED,
             )
         if not info["built"]:
             typer.echo(_("The index has not been built yet: run shelfbridge index rebuild."))
@@ -508,6 +559,10 @@ def match_command(
             "org_kind": org_kind,
         }
         try:
+            try:
+                build_missing(runtime)
+            except ShelfbridgeError as error:
+                raise _refuse(error) from None
             if queries is not None:
                 if str(queries) == "-":
                     bad = _batch(database, sys.stdin, defaults, chosen, top)

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         description="Where the match index lives: embedded (files under the data directory) or "
         "milvus (SHELFBRIDGE_MILVUS_URI).",
     )
+    match_first_build_wait: float = Field(
+        default=10.0,
+        ge=0,
+        description="Seconds the first match request waits for the match index to be built "
+        "(in the background) before it answers 503 with the build's progress; 0: never wait.",
+    )
     milvus_uri: str | None = Field(
         default=None,
         description="Milvus address (http://host:19530) or a milvus-lite file; setting it "

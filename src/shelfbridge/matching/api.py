@@ -1,15 +1,18 @@
 """JSON API of matching: free text → any target, a demand → results, people and labs, a result →
-demands and enterprises. Every hit is a record the caller may see (see :mod:`.service`)."""
+demands and enterprises. Every hit is a record the caller may see (see :mod:`.service`).
+While the index is first built they answer 503 with ``Retry-After``; ``/match/index-status``
+says how far the build is (see :mod:`.building`)."""
 # No "from __future__ import annotations": FastAPI must see the parameter types at runtime.
 
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints, WithJsonSchema
 
 from shelfbridge.accounts import policy
 from shelfbridge.matching import service
+from shelfbridge.matching.building import BuildState
 from shelfbridge.matching.types import Hit, MatchFilters, Target
 from shelfbridge.registry import vocabularies as v
 from shelfbridge.registry.schemas import FILLED, NO_NUL, REGION_PATTERN
@@ -18,15 +21,63 @@ from shelfbridge.web.deps import PROBLEM_RESPONSES, ReadSession, RecordId
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **PROBLEM_RESPONSES,
     503: {
-        "description": "The match index must be rebuilt (shelfbridge index rebuild)",
+        "description": "The match index is being built (the problem's phase and percent say "
+        "how far; see GET /api/v1/match/index-status), its build failed moments ago, or it "
+        "must be rebuilt (shelfbridge index rebuild)",
         "content": {"application/problem+json": {}},
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before asking again (while building, or "
+                "after a failed build).",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
     },
 }
 ROUTES = {
     "match_text": policy.PUBLIC,
     "match_demand": policy.PUBLIC,
     "match_result": policy.PUBLIC,
+    "match_index_status": policy.PUBLIC,
 }
+
+
+class IndexState(StrEnum):
+    ready = "ready"
+    building = "building"
+    failed = "failed"
+    missing = "missing"
+
+
+class IndexStatusOut(BaseModel):
+    """Whether matches can be answered now, and how far a build of the index is."""
+
+    state: IndexState = Field(
+        description="ready: matches are answered; building: the index is being built (by "
+        "this server or another process); failed: the last build failed (the next match "
+        "tries again after a pause); missing: not built, the next match starts the build."
+    )
+    phase: str | None = Field(
+        description="What the build does now: starting, vocabulary (a corpus-fitted embedder "
+        "learns the texts), then results, demands, people, organizations. Null unless "
+        "building or failed."
+    )
+    done: int = Field(ge=0, description="Records done in this phase.")
+    total: int = Field(ge=0, description="Records of this phase.")
+    percent: int = Field(ge=0, le=100, description="How far the whole build is.")
+    started_at: str | None = Field(description="When the build started (UTC, ISO 8601).")
+
+
+def _status_out(state: BuildState) -> IndexStatusOut:
+    active = state.state in (IndexState.building, IndexState.failed)
+    return IndexStatusOut(
+        state=IndexState(state.state),
+        phase=state.phase if active else None,
+        done=state.done,
+        total=state.total,
+        percent=state.percent,
+        started_at=state.started_at if active else None,
+    )
 
 
 class DemandTarget(StrEnum):
@@ -167,6 +218,20 @@ def build_router() -> APIRouter:
     for name, route_policy in ROUTES.items():
         policy.register(name, route_policy)
     router = APIRouter(tags=["matching"])
+
+    @router.get(
+        "/match/index-status",
+        response_model=IndexStatusOut,
+        name="match_index_status",
+        responses=PROBLEM_RESPONSES,
+    )
+    def match_index_status(request: Request, response: Response) -> IndexStatusOut:
+        """Whether the match index is ready, being built (with its progress), failed or not
+        built yet. Asking never starts a build."""
+        runtime = service.runtime_of(request.app.state.database)
+        state = runtime.building.status() if runtime else BuildState("missing")
+        response.headers["Cache-Control"] = "no-store"
+        return _status_out(state)
 
     @router.get("/match", response_model=MatchesOut, name="match_text", responses=RESPONSES)
     def match_text(

@@ -1,22 +1,23 @@
 """HTML pages of matching: the search page, the match sections of a demand and of a result
 (loaded by htmx after the record page, so the page itself stays fast), the feedback they
-received, and the feedback forms.
+received, and the feedback forms. While the match index is first built they show its progress
+instead of matches (:mod:`.index_pages`).
 
 Every text is an English message id translated through ``locale/zh/matching_pages.po``. The
-matches themselves come from :mod:`shelfbridge.matching.service` through :func:`find_matches`
-(the page tests put a stand-in there); feedback rules live in :mod:`.feedback_service`.
+matches themselves come from :mod:`shelfbridge.matching.service` through :func:`find_matches`;
+how a hit is shown (marked terms, signals) is :mod:`.hit_views`, and the feedback rules live
+in :mod:`.feedback_service`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,9 @@ from shelfbridge.accounts.pages import safe_next
 from shelfbridge.core.errors import FieldProblem, ShelfbridgeError, ValidationFailed
 from shelfbridge.core.i18n import N_, current_language, gettext, translate
 from shelfbridge.matching import documents as docs
-from shelfbridge.matching import feedback_service, service
+from shelfbridge.matching import feedback_service, index_pages, service
+from shelfbridge.matching.building import BuildState, IndexBuilding
+from shelfbridge.matching.hit_views import HitView, highlight, hit_views
 from shelfbridge.matching.models import COMMENT_MAX, QUERY, QUERY_MAX, REASONS, VERDICTS
 from shelfbridge.matching.types import Hit, MatchFilters, Target
 from shelfbridge.registry import repository
@@ -53,13 +56,6 @@ TARGETS = {
     Target.DEMANDS: N_("Demands"),
     Target.PEOPLE: N_("People"),
     Target.ORGANIZATIONS: N_("Organisations"),
-}
-SIGNALS = {
-    "lexical": N_("Words in common"),
-    "semantic": N_("Meaning"),
-    "dense": N_("Meaning"),
-    "feedback": N_("Related terms"),
-    "fusion": N_("Combined"),
 }
 
 
@@ -90,95 +86,6 @@ def find_matches(
         return list(service.match_demand(session, source.id, target, filters=filters, limit=limit))
     assert source.id is not None
     return list(service.match_result(session, source.id, target, filters=filters, limit=limit))
-
-
-# ---------------------------------------------------------------- presentation
-def highlight(text: str | None, terms: Collection[str]) -> Markup:
-    """``text`` with every occurrence of the matched terms wrapped in ``<mark>``.
-
-    Terms are compared as the analyzer sees them (Chinese words, stemmed English), so
-    "batteries" in a record is marked for the term "battery"."""
-    if not text:
-        return Markup("")
-    if not terms:
-        return escape(text)
-    from shelfbridge.matching.analysis import default_analyzer
-
-    analyzer = default_analyzer()
-    wanted = set(terms) | set(analyzer.terms(" ".join(terms)))
-    parts: list[Markup] = []
-    position = 0
-    for span in analyzer.spans(text, wanted):
-        parts.append(escape(text[position : span.start]))
-        parts.append(Markup("<mark>%s</mark>") % text[span.start : span.end])
-        position = span.end
-    parts.append(escape(text[position:]))
-    return Markup("").join(parts)
-
-
-@dataclass(frozen=True)
-class Signal:
-    name: str
-    label: str
-    value: float
-    percent: int  # of the largest value of this signal among the hits shown
-
-
-@dataclass
-class HitView:
-    target: str
-    record_id: int
-    external_id: str
-    href: str
-    title: Markup
-    score: float
-    percent: int
-    passages: list[Markup]
-    signals: list[Signal]
-    matched_terms: tuple[str, ...]
-    expanded_terms: tuple[str, ...]
-    mine: feedback_service.FeedbackView | None = None
-
-
-def _percent(value: float, top: float) -> int:
-    if top <= 0 or value <= 0:
-        return 0
-    return max(1, min(100, round(100 * value / top)))
-
-
-def hit_views(hits: list[Hit]) -> list[HitView]:
-    top_score = max((h.score for h in hits), default=0.0)
-    top_signal: dict[str, float] = {}
-    for h in hits:
-        for name, value in h.explanation.signals.items():
-            top_signal[name] = max(top_signal.get(name, 0.0), value)
-    views = []
-    for h in hits:
-        terms = h.explanation.matched_terms
-        views.append(
-            HitView(
-                target=str(h.target),
-                record_id=h.record_id,
-                external_id=h.external_id,
-                href=f"/{h.target}/{h.record_id}",
-                title=highlight(h.title, terms),
-                score=h.score,
-                percent=_percent(h.score, top_score),
-                passages=[highlight(p, terms) for p in h.explanation.passages],
-                signals=[
-                    Signal(
-                        name,
-                        translate(SIGNALS[name]) if name in SIGNALS else name,
-                        value,
-                        _percent(value, top_signal.get(name, 0.0)),
-                    )
-                    for name, value in h.explanation.signals.items()
-                ],
-                matched_terms=terms,
-                expanded_terms=h.explanation.expanded_terms,
-            )
-        )
-    return views
 
 
 @dataclass(frozen=True)
@@ -385,10 +292,13 @@ def _search(request: Request, session: Session) -> HTMLResponse:
     hits: list[HitView] = []
     source = Source(QUERY, text=form.q)
     problem = None
+    build: BuildState | None = None
     if form.q:
         try:
             filters = form.filters(session)
             hits = hit_views(find_matches(session, source, form.target, filters, SEARCH_SIZE))
+        except IndexBuilding as building:  # the first build: its progress, until it is done
+            build = building.state
         except ShelfbridgeError as error:  # an index that must be rebuilt first, …
             problem = error.render(translate)
         _with_own_feedback(session, source, hits)
@@ -400,6 +310,7 @@ def _search(request: Request, session: Session) -> HTMLResponse:
         "targets": [(t.value, translate(text)) for t, text in TARGETS.items()],
         "hits": hits,
         "problem": problem,
+        "build": build,
         "source": source,
         "canonical_url": request.url.replace(query=canonical.partition("?")[2]),
         "oob": partial,
@@ -472,9 +383,11 @@ def _sections(request: Request, session: Session, kind: str, record_id: int) -> 
                 MatchFilters(org_kinds=docs.ENTERPRISE_KINDS),
             ),
         ]
-    problem = None
+    problem, build = None, None
     try:
         groups = _groups(session, source, wanted, _record_text(kind, record))
+    except IndexBuilding as building:
+        groups, build = [], building.state
     except ShelfbridgeError as error:  # an index that must be rebuilt first, …
         groups, problem = [], error.render(translate)
     context = {
@@ -483,6 +396,7 @@ def _sections(request: Request, session: Session, kind: str, record_id: int) -> 
         "source": source,
         "groups": groups,
         "problem": problem,
+        "build": build,
         **_common(request, session),
     }
     return render(request, "matching/_sections.html", context)
@@ -609,6 +523,7 @@ def build_router() -> APIRouter:
     for name, route_policy in ROUTES.items():
         policy.register(name, route_policy)
     router = APIRouter(include_in_schema=False)
+    router.include_router(index_pages.build_router())
 
     @router.get("/match", response_class=HTMLResponse, name="page_match")
     def search(request: Request, session: ReadSession) -> HTMLResponse:

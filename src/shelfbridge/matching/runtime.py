@@ -1,7 +1,8 @@
 """The match runtime of one database: its index backend, embedder and matcher (each loaded on
 first use), the manifest that says what the index was built for, ``index rebuild``, and the
 updates :mod:`.sync` asks for after each commit. :mod:`.service` answers the callers with it
-and re-exports its public names.
+and re-exports its public names. Who builds when (one build across processes, the first build
+of a web process in the background) is :mod:`.building`.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from shelfbridge.core.errors import (
 )
 from shelfbridge.core.i18n import N_
 from shelfbridge.core.settings import Settings
+from shelfbridge.matching import building, sync
 from shelfbridge.matching import documents as docs
-from shelfbridge.matching import sync
+from shelfbridge.matching.building import FIT_PHASE as FIT_PHASE
+from shelfbridge.matching.building import BuildState
 from shelfbridge.matching.embedders.base import densities_of
 from shelfbridge.matching.types import (
     Explanation,
@@ -54,7 +57,6 @@ def outdated(manifest: Mapping[str, Any]) -> bool:
 
 INDEX_FOLDER = "index"  # the embedded backend's folder under the data directory
 EMBED_BATCH = 256
-FIT_PHASE = "vocabulary"  # the progress phase of fitting a corpus-fitted embedder
 
 
 class IndexNotReady(ShelfbridgeError):
@@ -144,6 +146,7 @@ class MatchRuntime:
         self._matcher: Matcher | None = None
         self._matcher_factory = matcher_factory
         self._lock = threading.RLock()
+        self.building = building.BuildCoordinator(self)
 
     # ------------------------------------------------------------------ configuration
     @property
@@ -203,6 +206,7 @@ class MatchRuntime:
         return self._matcher
 
     def close(self) -> None:
+        self.building.stop()
         sync.detach(self.database, self)
         self._matcher = None
         backend, self._backend = self._backend, None
@@ -241,8 +245,12 @@ class MatchRuntime:
             manifest["stale"] = True
             self._write_manifest(manifest)
 
-    def ensure_ready(self, target: Target) -> None:
-        """Build the index on first use; refuse an index built for another embedder."""
+    def ensure_ready(self, target: Target, *, wait: float | None = None) -> None:
+        """Refuse an index built for another embedder; on first use, build the index in the
+        background and wait for it up to ``wait`` seconds (``match_first_build_wait``) from
+        the build's start (:meth:`.building.BuildCoordinator.ensure`: raises
+        :class:`~.building.IndexBuilding` while it runs, :class:`~.building.IndexBuildFailed`
+        after it failed)."""
         manifest = self.read_manifest()
         built = manifest.get("embedder")
         if built and built != self.embedder_name:
@@ -256,12 +264,9 @@ class MatchRuntime:
             )
         if Target(target).value in manifest.get("targets", {}):
             return
-        with self._lock:
-            if Target(target).value in self.read_manifest().get("targets", {}):
-                return
-            # A first build covers every target (a corpus-fitted embedder learns from all).
-            missing = [t for t in Target if t not in self.built_targets()]
-            self.rebuild(missing, fit=not self.built_targets())
+        # A first build covers every target (a corpus-fitted embedder learns from all).
+        seconds = self.settings.match_first_build_wait if wait is None else wait
+        self.building.ensure(Target(target), seconds)
 
     # ------------------------------------------------------------------ building
     def records_for(self, target: Target, documents: Sequence[MatchDocument]) -> list[Any]:
@@ -298,17 +303,30 @@ class MatchRuntime:
         *,
         progress: Progress = _no_progress,
         fit: bool | None = None,
+        on_wait: Callable[[BuildState], None] | None = None,
     ) -> RebuildReport:
         """Build the index of these targets (all by default) from the database, as the
-        system. A corpus-fitted embedder is fitted first when every target is rebuilt."""
+        system. A corpus-fitted embedder is fitted first when every target is rebuilt.
+
+        Holds the build lock (:mod:`.building`) throughout: a build of another process is
+        waited for (``on_wait`` hears of it first). The progress goes to ``progress`` and to
+        the progress file; what was written meanwhile is reloaded at the end."""
         chosen = list(dict.fromkeys(Target(t) for t in (targets or list(Target))))
         fit = len(chosen) == len(Target) if fit is None else fit
         started = time.perf_counter()
         report = RebuildReport()
         token = current_actor.set(SYSTEM)
         try:
-            with self._lock:
+            with (
+                self.building.hold(on_wait),
+                self._lock,
+                building.recording(self.building.progress_path) as record,
+            ):
+                since = sync.audit_head(self.database)
                 totals = self._count(chosen)
+                plan = [(FIT_PHASE, sum(totals.values()))] if fit else []
+                record.set_plan(plan + [(t.value, totals[t]) for t in chosen])
+                progress = record.tee(progress)
                 if fit:
                     self._fit(chosen, sum(totals.values()), progress)
                 for target in chosen:
@@ -333,9 +351,21 @@ class MatchRuntime:
                     }
                 manifest["seconds"] = round(report.seconds, 3)
                 self._write_manifest(manifest)
+                self._catch_up(since)
         finally:
             current_actor.reset(token)
         return report
+
+    def _catch_up(self, since: int) -> None:
+        """Reload the records written while the index was being built (by any process: their
+        audit events name them), which the sync skipped while a target was not built yet."""
+        try:
+            changes = sync.audited_changes(self.database, since)
+        except Exception:  # pragma: no cover - the index stands; a later write or rebuild fixes it
+            logger.exception("The writes made during the match index build could not be read.")
+            return
+        if changes:
+            sync.apply_safely(self, changes)
 
     def _count(self, targets: Sequence[Target]) -> dict[Target, int]:
         with self.database.unit_of_work(write=False) as session:
@@ -424,6 +454,7 @@ class MatchRuntime:
             "built": bool(manifest),
             "stale": bool(manifest.get("stale")),
             "outdated": outdated(manifest),
+            "build": self._build_info(),
             "targets": {
                 t.value: {
                     "indexed": counts[t.value],
@@ -431,6 +462,17 @@ class MatchRuntime:
                 }
                 for t in Target
             },
+        }
+
+    def _build_info(self) -> dict[str, Any]:
+        state = self.building.status()
+        return {
+            "state": state.state,
+            "phase": state.phase,
+            "percent": state.percent,
+            "pid": state.pid,
+            "started_at": state.started_at,
+            "error": state.error,
         }
 
 

@@ -45,6 +45,12 @@ from shelfbridge.core.errors import (
     ValidationFailed,
 )
 from shelfbridge.matching import documents as docs
+from shelfbridge.matching.building import (
+    IndexBuildFailed as IndexBuildFailed,
+)
+from shelfbridge.matching.building import (
+    IndexBuilding as IndexBuilding,
+)
 from shelfbridge.matching.runtime import (  # the runtime's public names, as before
     EMBED_BATCH as EMBED_BATCH,
 )

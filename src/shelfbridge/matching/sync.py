@@ -221,6 +221,11 @@ def audit_position(database: Database) -> int:
     """The head of the audit chain now; pass it to :func:`after_bulk_write` after the write."""
     if maintainer_for(database.writer) is None:
         return 0
+    return audit_head(database)
+
+
+def audit_head(database: Database) -> int:
+    """The sequence number of the last audit event (0 before the first)."""
     with database.unit_of_work(write=False) as session:
         head = session.scalar(select(AuditCheckpoint.head_seq).where(AuditCheckpoint.id == 1))
     return int(head or 0)

@@ -28,6 +28,7 @@ from shelfbridge.web import errors
 from shelfbridge.web.templating import make_templates
 
 LANGUAGE_COOKIE = "shelfbridge_lang"
+SHUTDOWN_WAIT = 2.0  # seconds shutting down waits for a cancelled match index build
 
 
 @asynccontextmanager
@@ -36,6 +37,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Reads of non-public records wait in a buffer (accounts/security.py): write them before the
     # process goes (uvicorn ends its workers by a signal, so atexit handlers do not run).
     security.drain(app.state.database)
+    # A first build of the match index still running stops at its next step and leaves no
+    # progress behind (the next process builds it again).
+    from shelfbridge.matching.service import runtime_of
+
+    runtime = runtime_of(app.state.database)
+    if runtime is not None:
+        runtime.building.stop(timeout=SHUTDOWN_WAIT)
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
