@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 LOCK_NAME = "match-build.lock"
 PROGRESS_NAME = "match-build.json"
 WRITE_EVERY = 0.5  # seconds between two writes of the progress file within a phase
+# seconds a taker keeps trying a lock that looks held (a probe holds it for microseconds)
+PROBE_GRACE = 0.2
 START_PHASE = "starting"  # before the records are counted
 BUILDING, FAILED = "building", "failed"
 
@@ -83,9 +85,7 @@ class BuildLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             handle = open(self.path, "a+b")  # noqa: SIM115 - held until release()
             try:
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
+                if not _take_soon(handle.fileno()):
                     if not blocking:
                         handle.close()
                         self._let_go()
@@ -156,6 +156,23 @@ class BuildLock:
                 return False
             finally:
                 os.close(fd)
+
+
+def _take_soon(fd: int) -> bool:
+    """Take the exclusive ``flock`` if it is free now or within :data:`PROBE_GRACE` seconds.
+
+    Another process's :meth:`BuildLock.is_held` holds a shared lock for microseconds; a build
+    holds it for seconds. Trying a few times tells the two apart, so a probe never makes a web
+    process skip its build or a CLI announce a wait for nothing."""
+    deadline = time.monotonic() + PROBE_GRACE
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(PROBE_GRACE / 20)
 
 
 _LOCKS: dict[Path, BuildLock] = {}
