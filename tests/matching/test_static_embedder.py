@@ -90,6 +90,10 @@ def test_terms_the_fit_never_saw_are_embedded_on_the_fly() -> None:
     model.term_calls.clear()
     embedder.embed_documents(["量子计算"])
     assert "量子" in model.term_calls
+    # a batch sums each document's own terms, seen by the fit or not
+    both, seen, unseen = embedder._raw([{"纳米": 1, "量子": 2}, {"纳米": 1}, {"量子": 2}])
+    np.testing.assert_allclose(both, seen + unseen, atol=1e-5)
+    assert np.linalg.norm(unseen) > 0
 
 
 def test_builtin_static_embedders_are_registered() -> None:

@@ -80,10 +80,7 @@ def build_router() -> APIRouter:
                 then=issue,
             )
         except (LoginFailed, LoginThrottled) as error:
-            response = render_error(request, error)
-            if isinstance(error, LoginThrottled):
-                response.headers.update(error.headers)
-            return response
+            return render_error(request, error)
 
     @router.get("/tokens", response_model=list[TokenOut], name="list_api_tokens")
     def list_tokens(actor: SignedInActor, session: ReadSession) -> list[TokenOut]:

@@ -146,6 +146,4 @@ class AccountsMiddleware:
     ) -> None:
         from shelfbridge.web.errors import render_error
 
-        response = render_error(Request(scope, receive), error)
-        response.headers.update(error.headers)
-        await response(scope, receive, send)
+        await render_error(Request(scope, receive), error)(scope, receive, send)

@@ -157,9 +157,8 @@ def _login_routes(router: APIRouter) -> None:
                 then=lambda session, user: sessions.start(session, user.id, now)[0],
             )
         except (LoginFailed, LoginThrottled) as error:
-            headers = error.headers if isinstance(error, LoginThrottled) else None
             message = error.render(translate)
-            return _login_page(request, next_path, username, message, error.status, headers)
+            return _login_page(request, next_path, username, message, error.status, error.headers)
         if request.state.auth_via == "session":  # signing in again ends the old session
             with database.unit_of_work() as session:
                 sessions.end(session, request.state.credential_id, now)

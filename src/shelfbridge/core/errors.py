@@ -40,6 +40,16 @@ class ShelfbridgeError(Exception):
     def render(self, translate: Any) -> str:
         return str(translate(self.message)).format(**self.params)
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries (``Retry-After``, ``WWW-Authenticate``)."""
+        return {}
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        """Members added to the problem document (RFC 9457 extensions)."""
+        return {}
+
 
 class NotFound(ShelfbridgeError):
     status = 404

@@ -228,10 +228,8 @@ def build_router() -> APIRouter:
     def match_index_status(request: Request, response: Response) -> IndexStatusOut:
         """Whether the match index is ready, being built (with its progress), failed or not
         built yet. Asking never starts a build."""
-        runtime = service.runtime_of(request.app.state.database)
-        state = runtime.building.status() if runtime else BuildState("missing")
         response.headers["Cache-Control"] = "no-store"
-        return _status_out(state)
+        return _status_out(service.index_state(request.app.state.database))
 
     @router.get("/match", response_model=MatchesOut, name="match_text", responses=RESPONSES)
     def match_text(

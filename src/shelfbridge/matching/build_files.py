@@ -6,10 +6,10 @@ who builds when):
   dies. :class:`BuildLock` is reentrant per thread (one process taking ``flock`` twice through
   two open files would wait for itself) and tells whether anyone holds it.
 - ``match-build.json``, the progress of the running build (phase, done, total, percent,
-  started_at, pid), replaced atomically (temporary file and ``os.replace``) at most every
-  :data:`WRITE_EVERY` seconds within a phase and at the end of each; removed when the build
-  ends well or is interrupted, left with the ``error`` and the time it ``finished`` when it
-  failed.
+  the phases planned, started (seconds since the epoch), pid), replaced atomically
+  (:func:`write_json`) at most every :data:`WRITE_EVERY` seconds within a phase and at the
+  end of each; removed when the build ends well or is interrupted, left with the ``error``
+  and the time it ``finished`` when it failed.
 """
 
 from __future__ import annotations
@@ -37,7 +37,11 @@ PROBE_GRACE = 0.2
 START_PHASE = "starting"  # before the records are counted
 BUILDING, FAILED = "building", "failed"
 
-Progress = Callable[[str, int, int], None]
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+def no_progress(phase: str, done: int, total: int) -> None:
+    return None
 
 
 def iso(seconds: float) -> str:
@@ -190,7 +194,8 @@ def build_lock(data_dir: Path) -> BuildLock:
 
 
 # ---------------------------------------------------------------- the progress file
-def read_progress(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from a file; empty when the file is missing, unreadable or not one."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -198,10 +203,12 @@ def read_progress(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: dict[str, Any], *, indent: int | None = None) -> None:
+    """Replace ``path`` with ``data`` at once: readers see the old file or the new one (the
+    temporary file is this thread's own, so two writers never mix their halves)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    temporary.write_text(json.dumps(data, ensure_ascii=False, indent=indent), encoding="utf-8")
     os.replace(temporary, path)
 
 
@@ -228,8 +235,9 @@ class BuildRecord:
         self.started = time.time()
         self.plan: list[tuple[str, int]] = []
         self._phase: str | None = None
+        self._last = (START_PHASE, 0, 0)  # the latest progress heard, written or not
         self._written = 0.0
-        self._write(START_PHASE, 0, 0)
+        self._write(*self._last)
 
     def set_plan(self, plan: Sequence[tuple[str, int]]) -> None:
         self.plan = [(str(name), int(count)) for name, count in plan]
@@ -244,6 +252,7 @@ class BuildRecord:
         return both
 
     def __call__(self, phase: str, done: int, total: int) -> None:
+        self._last = (phase, done, total)
         now = time.monotonic()
         if phase == self._phase and done < total and now - self._written < WRITE_EVERY:
             return
@@ -259,13 +268,12 @@ class BuildRecord:
             "total": total,
             "percent": overall_percent(self.plan, phase, done, total),
             "phases": self.plan,
-            "started_at": iso(self.started),
             "started": self.started,
             "pid": os.getpid(),
             **extra,
         }
         try:
-            _write_json(self.path, data)
+            write_json(self.path, data)
         except OSError:  # the build goes on; only its progress is not shown
             logger.warning("The progress of the match index build could not be written.")
 
@@ -274,11 +282,8 @@ class BuildRecord:
             self.path.unlink()
 
     def failed(self, error: BaseException) -> None:
-        current = read_progress(self.path)
         self._write(
-            str(current.get("phase") or START_PHASE),
-            int(current.get("done") or 0),
-            int(current.get("total") or 0),
+            *self._last,
             state=FAILED,
             error=f"{type(error).__name__}: {error}"[:500],
             finished=time.time(),

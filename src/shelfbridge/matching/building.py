@@ -44,7 +44,8 @@ from shelfbridge.matching.build_files import (
     Progress,
     build_lock,
     iso,
-    read_progress,
+    no_progress,
+    read_json,
     recording,
 )
 from shelfbridge.matching.types import Target
@@ -208,7 +209,7 @@ class BuildCoordinator:
     def status(self) -> BuildState:
         if self.ready():
             return BuildState(READY, percent=100)
-        progress = read_progress(self.progress_path)
+        progress = read_json(self.progress_path)
         if progress.get("state") == FAILED:
             finished = float(progress.get("finished") or 0.0)
             retry_in = max(0.0, finished + self.retry_failed_after - time.time())
@@ -233,7 +234,7 @@ class BuildCoordinator:
             if state.state == FAILED and state.retry_in > 0:
                 raise IndexBuildFailed(state)
             if state.state != BUILDING:
-                self._start()
+                self._start(retried=state.state == FAILED)
                 state = self.status()
         deadline = (state.started or time.time()) + wait
         while not self._built(target):
@@ -254,8 +255,8 @@ class BuildCoordinator:
     def _built(self, target: Target) -> bool:
         return target in self.runtime.built_targets()
 
-    def _start(self) -> None:
-        if read_progress(self.progress_path).get("state") == FAILED:
+    def _start(self, *, retried: bool) -> None:
+        if retried:
             with contextlib.suppress(FileNotFoundError):
                 self.progress_path.unlink()  # tried again: no longer reported as failed
         self._cancel.clear()
@@ -325,11 +326,7 @@ class BuildCoordinator:
             missing = [t for t in Target if t not in built]
             if not missing:
                 return None
-            return self.runtime.rebuild(missing, fit=not built, progress=progress or _quiet)
-
-
-def _quiet(phase: str, done: int, total: int) -> None:
-    return None
+            return self.runtime.rebuild(missing, fit=not built, progress=progress or no_progress)
 
 
 def _state(progress: dict[str, Any], state: str, *, retry_in: float = 0.0) -> BuildState:

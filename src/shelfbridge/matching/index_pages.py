@@ -14,21 +14,15 @@ from fastapi.responses import HTMLResponse
 
 from shelfbridge.accounts import policy
 from shelfbridge.matching import service
-from shelfbridge.matching.building import BUILDING, FAILED, MISSING, BuildState
+from shelfbridge.matching.building import BUILDING, FAILED
 from shelfbridge.registry.pages.common import is_htmx, render
 
 ROUTES = {"page_match_index_status": policy.PUBLIC}
 PANEL = "matching/_index_building.html"
 
 
-def index_state(request: Request) -> BuildState:
-    """The build state of the index the app's matches use (asking starts nothing)."""
-    runtime = service.runtime_of(request.app.state.database)
-    return runtime.building.status() if runtime else BuildState(MISSING)
-
-
 def _status(request: Request) -> HTMLResponse:
-    state = index_state(request)
+    state = service.index_state(request.app.state.database)
     if is_htmx(request) and state.state not in (BUILDING, FAILED):
         return HTMLResponse("", headers={"HX-Refresh": "true", "Cache-Control": "no-store"})
     response = render(request, PANEL, {"build": state})

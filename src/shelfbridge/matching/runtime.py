@@ -8,7 +8,6 @@ of a web process in the background) is :mod:`.building`.
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import threading
 import time
@@ -30,6 +29,7 @@ from shelfbridge.core.i18n import N_
 from shelfbridge.core.settings import Settings
 from shelfbridge.matching import building, sync
 from shelfbridge.matching import documents as docs
+from shelfbridge.matching.build_files import Progress, no_progress, read_json, write_json
 from shelfbridge.matching.building import FIT_PHASE as FIT_PHASE
 from shelfbridge.matching.building import BuildState
 from shelfbridge.matching.embedders.base import densities_of
@@ -117,13 +117,6 @@ class RebuildReport:
     @property
     def rate(self) -> float:
         return self.total / self.seconds if self.seconds > 0 else 0.0
-
-
-Progress = Callable[[str, int, int], None]
-
-
-def _no_progress(target: str, done: int, total: int) -> None:
-    return None
 
 
 class MatchRuntime:
@@ -215,11 +208,8 @@ class MatchRuntime:
 
     # ------------------------------------------------------------------ manifest
     def read_manifest(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+        data = read_json(self.manifest_path)
+        if data.get("version") != MANIFEST_VERSION:
             return {}
         if data.get("database") != self.database_identity():
             return {}  # an index of another database: as if none were built
@@ -228,10 +218,7 @@ class MatchRuntime:
         return data
 
     def _write_manifest(self, data: dict[str, Any]) -> None:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        temporary = self.manifest_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-        temporary.replace(self.manifest_path)
+        write_json(self.manifest_path, data, indent=2)
 
     def built_targets(self) -> set[Target]:
         return {Target(t) for t in self.read_manifest().get("targets", {})}
@@ -301,7 +288,7 @@ class MatchRuntime:
         self,
         targets: Iterable[Target] | None = None,
         *,
-        progress: Progress = _no_progress,
+        progress: Progress = no_progress,
         fit: bool | None = None,
         on_wait: Callable[[BuildState], None] | None = None,
     ) -> RebuildReport:
@@ -550,6 +537,12 @@ def attach_runtime(settings: Settings, database: Database, **parts: Any) -> Matc
 def runtime_of(database: Database) -> MatchRuntime | None:
     found = sync.maintainer_for(database.writer)
     return found if isinstance(found, MatchRuntime) else None
+
+
+def index_state(database: Database) -> BuildState:
+    """Where the match index of this database stands (asking starts nothing)."""
+    runtime = runtime_of(database)
+    return runtime.building.status() if runtime is not None else BuildState(building.MISSING)
 
 
 def runtime_for(session: Session) -> MatchRuntime:

@@ -45,6 +45,7 @@ from shelfbridge.core.errors import (
     ValidationFailed,
 )
 from shelfbridge.matching import documents as docs
+from shelfbridge.matching.build_files import Progress as Progress
 from shelfbridge.matching.building import (
     IndexBuildFailed as IndexBuildFailed,
 )
@@ -79,9 +80,6 @@ from shelfbridge.matching.runtime import (
     MatchRuntime as MatchRuntime,
 )
 from shelfbridge.matching.runtime import (
-    Progress as Progress,
-)
-from shelfbridge.matching.runtime import (
     Ranked as Ranked,
 )
 from shelfbridge.matching.runtime import (
@@ -95,6 +93,9 @@ from shelfbridge.matching.runtime import (
 )
 from shelfbridge.matching.runtime import (
     available_embedders as available_embedders,
+)
+from shelfbridge.matching.runtime import (
+    index_state as index_state,
 )
 from shelfbridge.matching.runtime import (
     runtime_for as runtime_for,

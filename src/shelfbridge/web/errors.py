@@ -32,9 +32,8 @@ def problem_body(error: ShelfbridgeError, instance: str) -> dict[str, Any]:
         "detail": error.render(translate),
         "instance": instance,
     }
-    extensions: dict[str, Any] | None = getattr(error, "extensions", None)
-    if extensions:  # RFC 9457 extension members (e.g. a build's progress)
-        body.update({k: v for k, v in extensions.items() if k not in body})
+    # RFC 9457 extension members (e.g. a build's progress); never over the standard ones
+    body.update({k: v for k, v in error.extensions.items() if k not in body})
     problems: list[FieldProblem] | None = getattr(error, "problems", None)
     if problems is not None:
         body["errors"] = [
@@ -57,9 +56,7 @@ def render_error(
 ) -> Response:
     """The error as problem+json (API) or an HTML page, with the headers the error itself
     supplies (``Retry-After``, ``WWW-Authenticate``) and then those given."""
-    supplied: dict[str, str] | None = getattr(error, "headers", None)
-    if supplied:
-        headers = {**supplied, **(headers or {})}
+    headers = {**error.headers, **(headers or {})}
     if not wants_html(request):
         # Unknown ids and hidden records answer alike, so the instance is left out for 404s.
         instance = "" if isinstance(error, NotFound) else request.url.path

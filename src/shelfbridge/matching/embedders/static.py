@@ -249,15 +249,9 @@ class StaticEmbedder:
                 shape=(len(documents), len(distinct)),
             )
             out += matrix @ self._vectors[distinct].astype(np.float32)
-        if extra:
-            matrix = sparse.csr_matrix(
-                (
-                    np.asarray(extra_weights, dtype=np.float32),
-                    (np.asarray(extra_rows), np.arange(len(extra))),
-                ),
-                shape=(len(documents), len(extra)),
-            )
-            out += matrix @ np.vstack(extra).astype(np.float32)
+        if extra:  # terms the fit never saw: few, each added to its document's row
+            weighted = np.asarray(extra_weights, dtype=np.float32)[:, None] * np.vstack(extra)
+            np.add.at(out, np.asarray(extra_rows), weighted)
         return out
 
     def _project(self, raw: Vectors) -> Vectors:
