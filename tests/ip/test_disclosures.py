@@ -15,7 +15,7 @@ from shelfbridge.core.audit import AuditEvent
 from shelfbridge.ip.disclosure_models import Disclosure
 from shelfbridge.ip.models import IpAsset
 from tests import auth, factories
-from tests.ip.ledger_support import Ledger, build_ledger
+from tests.ip.ledger_support import Ledger, acting_as, build_ledger
 
 BASE = "/api/v1/ip/disclosures"
 
@@ -195,6 +195,35 @@ def test_the_author_withdraws_and_a_draft_alone_changes(client: TestClient, ledg
     assert late.status_code == 409
     assert _step(client, ident, "withdrawn", "inventor").json()["status"] == "withdrawn"
     assert _step(client, ident, "submitted", "inventor").status_code == 409
+
+
+def _named(database: Any, ledger: Ledger, ident: int) -> tuple[str, list[tuple[int, str]]]:
+    """The persons kept on the disclosure and its inventors' rows (position, name)."""
+    with acting_as(ledger.actors["officer_a"]), database.unit_of_work(write=False) as session:
+        disclosure = session.get_one(Disclosure, ident)
+        return disclosure.named_person_ids, [(c.position, c.name) for c in disclosure.contributors]
+
+
+def test_changing_a_drafts_inventors_replaces_them_and_the_persons_named(
+    client: TestClient, ledger: Ledger, database: Any
+) -> None:
+    ident = _draft(client, ledger)
+    assert _named(database, ledger, ident) == (f",{ledger.person},", [(0, "王发明"), (1, "李协作")])
+    with database.unit_of_work() as session:
+        other = factories.person(session, name="赵合作").id
+    two = [{"person_id": other, "share": "50"}, {"person_id": ledger.person, "share": "50"}]
+    three = [{"name": n, "share": s} for n, s in (("甲", "30"), ("乙", "30"), ("丙", "40"))]
+    low, high = sorted((other, ledger.person))
+    for inventors, named, names in (
+        (two, f",{low},{high},", ["赵合作", "王发明"]),  # rows changed in place
+        (three, "", ["甲", "乙", "丙"]),  # one more row, nobody linked
+        ([{"person_id": other, "share": "100"}], f",{other},", ["赵合作"]),  # two fewer
+    ):
+        changed = client.patch(
+            f"{BASE}/{ident}", json={"contributors": inventors}, headers=_api(client, "inventor")
+        )
+        assert changed.status_code == 200, changed.text
+        assert _named(database, ledger, ident) == (named, list(enumerate(names)))
 
 
 def test_researchers_neither_assess_nor_decide_nor_take_up(

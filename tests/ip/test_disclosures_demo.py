@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from shelfbridge.accounts import demo as accounts_demo
 from shelfbridge.ip.demo import load_demo_disclosures, load_demo_ip
-from shelfbridge.ip.disclosure_models import Disclosure
+from shelfbridge.ip.disclosure_models import Disclosure, listed_person_ids
 from tests import auth
 from tests.ip.test_demo import _world
 
@@ -25,6 +25,10 @@ def test_the_demo_holds_a_disclosure_in_each_state_and_a_rerun_changes_nothing(
     with database.unit_of_work() as session:
         assert load_demo_disclosures(session) == 0
         states = dict(session.execute(select(Disclosure.external_id, Disclosure.status)).all())
+        for disclosure in session.scalars(select(Disclosure)):  # the persons named, for the RLS
+            linked = [c.person_id for c in disclosure.contributors]
+            assert None not in linked
+            assert disclosure.named_person_ids == listed_person_ids(linked)
     assert sorted(states.values()) == sorted(
         ["draft", "submitted", "under-assessment", "assessed", "decided"]
     )

@@ -1,16 +1,22 @@
-"""Invention disclosures (发明披露), their assessment and the filing decision (migration 0008).
+"""Invention disclosures (发明披露), their assessment and the filing decision (migrations 0008,
+0012).
 
 A disclosure belongs to the researchers' unit (``owner_org_id``, copied onto each contributor
-row so that the row-level security of migration 0008 judges a row on its own columns). The
-workflow and the vocabularies are data, their labels English message ids translated by
-``locale/zh/ip_disclosures.po``. A filing decision creates the IP asset through the ledger's
-own service and keeps its id here (``asset_id``).
+row). The persons linked to its inventors are also kept on the disclosure itself
+(``named_person_ids``, set with the rows by :meth:`Disclosure.name_inventors`), so that the
+row-level security of migration 0012 reads who is named without looking into the contributors,
+whose own policies look into their disclosure. The workflow and the vocabularies are data,
+their labels English message ids translated by ``locale/zh/ip_disclosures.po``. A filing
+decision creates the IP asset through the ledger's own service and keeps its id here
+(``asset_id``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import (
     Boolean,
@@ -90,6 +96,27 @@ FILING_KINDS = (
 GRACE_MONTHS = 6
 
 
+class InventorLike(Protocol):
+    """An inventor as read from a form or a body (``disclosure_inputs.Inventor``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def share(self) -> Decimal: ...
+    @property
+    def main(self) -> bool: ...
+    @property
+    def person_id(self) -> int | None: ...
+
+
+def listed_person_ids(person_ids: Iterable[int | None]) -> str:
+    """The persons as ``named_person_ids`` holds them: ascending ids between commas, with a comma
+    at each end (``",3,17,"``), or ``""`` for none. PostgreSQL's policy splits it with
+    ``string_to_array``; a ``LIKE '%,17,%'`` finds one person on any database."""
+    ids = sorted({ident for ident in person_ids if ident is not None})
+    return f",{','.join(str(ident) for ident in ids)}," if ids else ""
+
+
 class Disclosure(Timestamps, Base):
     """A researcher's report of an invention to the unit, assessed and decided by its office."""
 
@@ -137,6 +164,9 @@ class Disclosure(Timestamps, Base):
     asset_id: Mapped[int | None] = mapped_column(
         ForeignKey("ip_assets.id", ondelete="SET NULL"), index=True
     )
+    # The persons linked to the inventors (:func:`listed_person_ids`), for the read policy of
+    # migration 0012; always set together with the rows (:meth:`name_inventors`).
+    named_person_ids: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     owner: Mapped[Organization] = relationship()
     result: Mapped[Result | None] = relationship()
@@ -146,6 +176,27 @@ class Disclosure(Timestamps, Base):
         cascade="all, delete-orphan",
         order_by="DisclosureContributor.position",
     )
+
+    def name_inventors(self, inventors: Sequence[InventorLike]) -> None:
+        """Make these the inventors, in this order, and the persons named with them
+        (``named_person_ids``): the only way the application sets either, so they agree.
+
+        The rows already there are changed in place, position by position; only the positions
+        added are inserted and only those dropped are deleted. Deleting every row and inserting
+        new ones would insert first (the ORM's order) and break ``(disclosure_id, position)``.
+        """
+        rows = list(self.contributors)
+        for position, inventor in enumerate(inventors):
+            if position == len(rows):
+                rows.append(DisclosureContributor(position=position))
+            row = rows[position]
+            row.owner_org_id = self.owner_org_id
+            row.name = inventor.name
+            row.person_id = inventor.person_id
+            row.share = inventor.share
+            row.main = inventor.main
+        self.contributors = rows[: len(inventors)]
+        self.named_person_ids = listed_person_ids(i.person_id for i in inventors)
 
 
 class DisclosureContributor(Base):

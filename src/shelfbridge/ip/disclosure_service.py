@@ -4,8 +4,9 @@ decision. Never commits (the request or command does, once).
 Who: a researcher of the unit writes a disclosure, edits it while it is a draft, submits or
 withdraws it, and sees the disclosures they wrote or are named in; the unit's officers and
 admins (``ip.manage``) see and do everything with the unit's disclosures; nobody else sees them
-(404, exactly as a disclosure that does not exist). Row-level security (migration 0008) holds
-the same line on PostgreSQL.
+(404, exactly as a disclosure that does not exist). Row-level security (migrations 0008 and
+0012) holds the same line on PostgreSQL, for the inventors' rows too: they are read with their
+disclosure and written by those who may write it.
 """
 
 from __future__ import annotations
@@ -90,7 +91,12 @@ def disclosing_orgs(actor: Actor) -> frozenset[int]:
 
 
 def visible_clause(actor: Actor | None = None) -> ColumnElement[bool]:
-    """The disclosures the actor may see (the SQL twin of migration 0008's read policy)."""
+    """The disclosures the actor may see (the SQL twin of the read policy of migration 0012).
+
+    "Named" is read here from the inventors' rows themselves, there from the persons kept on the
+    disclosure (``named_person_ids``); :meth:`Disclosure.name_inventors` sets both at once. Where
+    they could part (a person deleted, their rows unlinked by the database, and on SQLite the
+    id given again), the rows decide here and on PostgreSQL both walls must agree."""
     actor = actor or current_actor.get()
     if actor.is_unrestricted:
         return true()
@@ -237,17 +243,7 @@ def _apply(
     fields.done()
     for name, value in values.items():
         if name == "contributors":
-            disclosure.contributors = [
-                DisclosureContributor(
-                    owner_org_id=disclosure.owner_org_id,
-                    position=position,
-                    name=i.name,
-                    person_id=i.person_id,
-                    share=i.share,
-                    main=i.main,
-                )
-                for position, i in enumerate(value)
-            ]
+            disclosure.name_inventors(value)
         else:
             setattr(disclosure, name, value)
 
