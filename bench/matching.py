@@ -289,7 +289,7 @@ def index_texts(
     analyzer = default_analyzer()
     done = 0
     for chunk in batched(texts, batch):
-        counts = [analyzer.term_counts(text) for text in chunk]
+        counts = [analyzer.indexed_counts(text) for text in chunk]
         if hasattr(embedder, "embed_term_counts"):
             vectors = embedder.embed_term_counts(counts)
         else:
@@ -336,6 +336,7 @@ VARIANTS = {
     "  − feedback": RankingSettings(feedback_documents=0),
     "  − smoothing": RankingSettings(smoothing_weight=0.0),
     "  − feedback − smoothing": RankingSettings(feedback_documents=0, smoothing_weight=0.0),
+    "  − grams": RankingSettings(gram_share=0.0),
 }
 
 

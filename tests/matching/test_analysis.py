@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shelfbridge.matching.analysis import Analyzer, fold, load_stopwords
+from shelfbridge.matching.analysis import Analyzer, fold, holds, load_stopwords, words_only
 
 
 def test_chinese_long_words_also_yield_their_dictionary_words() -> None:
@@ -57,3 +57,29 @@ def test_passages_prefer_sentences_with_more_query_weight() -> None:
 def test_term_counts_count_repeats() -> None:
     counts = Analyzer().term_counts("纳米 纳米 材料")
     assert counts["纳米"] == 2 and counts["材料"] == 1
+
+
+def test_grams_are_the_bigrams_of_each_chinese_run() -> None:
+    grams = Analyzer().grams("光伏组件，Solar 电池。单")
+    assert grams == ["#光伏", "#伏组", "#组件", "#电池"]  # not across the comma; no Latin
+
+
+def test_the_index_holds_words_and_grams_and_words_only_drops_the_grams() -> None:
+    counts = Analyzer().indexed_counts("电池电池回收")
+    assert counts["电池"] == 2 and counts["#电池"] == 2 and counts["#池电"] == 1
+    assert counts["回收"] == 1 and counts["#回收"] == 1
+    assert words_only(counts) == Analyzer().term_counts("电池电池回收")
+
+
+def test_fragments_are_the_longest_query_pieces_a_record_holds() -> None:
+    analyzer = Analyzer()
+    held = analyzer.indexed_counts("固体废弃物资源化处理，太阳能光伏电池组件")
+    assert analyzer.fragments("固废资源化的光伏组件", held) == ["资源化", "光伏", "组件"]
+    assert holds(held, "资源化") and holds(held, "组件") and not holds(held, "固废")
+    assert holds(held, "处理") and not holds(held, "处") and not holds(held, "solar")
+
+
+def test_spans_find_a_chinese_term_where_jieba_cut_the_text_otherwise() -> None:
+    text = "太阳能光伏电池组件"
+    spans = Analyzer().spans(text, {"池组"})  # no word of the text: a fragment
+    assert [text[s.start : s.end] for s in spans] == ["池组"]

@@ -170,3 +170,52 @@ def test_an_embedding_failure_reaches_the_caller(matcher: Matcher) -> None:
     )
     with pytest.raises(RuntimeError, match="model unavailable"):
         broken.search(T, "电池", MatchFilters(), ALL, 3)
+
+
+SOLAR = {
+    1: "太阳能光伏电池组件的封装工艺与可靠性",
+    2: "光伏发电站选址",
+    3: "水产养殖中的鱼类病害防控技术。",
+}
+
+
+def solar_matcher(tmp_path: Path, *, grams: bool) -> Matcher:
+    """An index of ``SOLAR``; ``grams=False`` builds it as before grams (words only)."""
+    model = HashModel()
+    embedder = StaticEmbedder("static-test", model, model)
+    analyzer = default_analyzer()
+    embedder.fit(list(SOLAR.values()))
+    index = EmbeddedIndex(tmp_path / ("grams" if grams else "words"))
+    vectors = embedder.embed_documents(list(SOLAR.values()))
+    count = analyzer.indexed_counts if grams else analyzer.term_counts
+    index.upsert(
+        T,
+        [
+            IndexedRecord(i, f"S-{i}", vectors[n], count(text), MatchAttributes())
+            for n, (i, text) in enumerate(SOLAR.items())
+        ],
+    )
+    return Matcher(index, embedder, analyzer, RankingSettings(feedback_documents=0))
+
+
+def test_grams_match_what_the_words_of_a_query_and_a_record_split_differently(
+    tmp_path: Path,
+) -> None:
+    """ "光伏组件" shares the word 光伏 with both records, but only record 1 holds 组件 (jieba
+    cuts the query's 光伏组件 and the record's 电池组件 so that no word 组件 is shared)."""
+    hits = solar_matcher(tmp_path, grams=True).search(
+        T, "光伏组件", MatchFilters(), ALL, 3, text_loader=lambda ids: {i: SOLAR[i] for i in ids}
+    )
+    by_id = {h[0]: h for h in hits}
+    assert by_id[1][2].signals["lexical"] > by_id[2][2].signals["lexical"]
+    assert by_id[1][2].matched_terms == ("光伏", "组件")
+    assert by_id[2][2].matched_terms == ("光伏",)
+    assert "组件" in by_id[1][2].passages[0]
+
+
+def test_an_index_built_before_grams_ranks_by_words(tmp_path: Path) -> None:
+    hits = solar_matcher(tmp_path, grams=False).search(T, "光伏组件", MatchFilters(), ALL, 3)
+    by_id = {h[0]: h for h in hits}
+    # without grams the shorter record wins on the one shared word
+    assert by_id[2][2].signals["lexical"] > by_id[1][2].signals["lexical"]
+    assert by_id[1][2].matched_terms == ("光伏",)

@@ -126,3 +126,17 @@ def test_the_density_reference_is_saved_with_the_fit(tmp_path: Path) -> None:
     vectors = first.embed_documents(["纳米材料", "养殖饲料"])
     np.testing.assert_allclose(first.densities(vectors), second.densities(vectors), atol=2e-3)
     assert first.densities(vectors).max() > 0
+
+
+def test_grams_in_the_counts_leave_a_vector_unchanged() -> None:
+    """The index stores grams beside words; a vector is made of the words alone."""
+    from shelfbridge.matching.analysis import Analyzer
+
+    embedder = static()
+    analyzer = Analyzer()
+    embedder.fit([analyzer.indexed_counts(text) for text in CORPUS], texts=CORPUS)
+    assert not any(term.startswith("#") for term in embedder._terms)
+    texts = ["锂电池正极材料", "鱼类养殖饲料配方研究"]
+    with_grams = embedder.embed_term_counts([analyzer.indexed_counts(t) for t in texts])
+    words = embedder.embed_term_counts([analyzer.term_counts(t) for t in texts])
+    np.testing.assert_array_equal(with_grams, words)

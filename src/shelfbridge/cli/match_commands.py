@@ -292,8 +292,8 @@ def info_command(
         elif info["outdated"]:
             typer.secho(
                 _(
-                    "The index was built by an earlier version (without neighbourhood "
-                    "densities): run shelfbridge index rebuild for better matches."
+                    "The index was built by an earlier version (without the latest ranking "
+                    "data): run shelfbridge index rebuild for better matches."
                 ),
                 fg=typer.colors.YELLOW,
             )

@@ -5,6 +5,13 @@ inside it, so "计算机科学" matches "计算机" and "科学"); Latin-script 
 Snowball-stemmed (PyStemmer); stopwords of both languages come from ``data/stopwords.txt``.
 Full-width forms are folded to half-width first, without changing any offset, so spans found
 in the folded text are spans of the original text (for highlighting).
+
+Besides the words, a record is indexed with the character bigrams of its Chinese runs
+(*grams*, stored as terms marked with :data:`GRAM_MARK`, which no word can start with):
+jieba cuts a query and a record differently often enough ("固废资源化" against "固体废物资源化
+利用") that overlapping bigrams, the classic unit of Chinese retrieval, find matches the words
+miss. Grams feed the lexical ranking only; embedders, feedback terms and explanations see words
+(an explanation shows the longest query fragments a record holds, :meth:`Analyzer.fragments`).
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ import Stemmer
 # Full-width ASCII (U+FF01-U+FF5E) → ASCII, ideographic space → space: one char for one char.
 _FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])|(?<=\.)\s+")
+_CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+GRAM_MARK = "#"  # words are alphanumeric: a term starting with it is a gram
 _LOCK = threading.Lock()
 
 
@@ -99,7 +108,36 @@ class Analyzer:
         return out
 
     def term_counts(self, text: str) -> dict[str, int]:
+        """The words of ``text`` and how often each occurs."""
         return dict(Counter(self.terms(text)))
+
+    def grams(self, text: str) -> list[str]:
+        """The character bigrams of every Chinese run of ``text``, marked, in order."""
+        return [
+            GRAM_MARK + run[i : i + 2]
+            for run in _CHINESE_RUN.findall(fold(text))
+            for i in range(len(run) - 1)
+        ]
+
+    def indexed_counts(self, text: str) -> dict[str, int]:
+        """What the index stores for a record: its words and its grams, with their counts."""
+        counts = Counter(self.terms(text))
+        counts.update(self.grams(text))
+        return dict(counts)
+
+    def fragments(self, text: str, held: Collection[str]) -> list[str]:
+        """The longest pieces (two characters or more) of ``text``'s Chinese runs whose every
+        gram is among ``held`` (a record's terms): what a gram match matched, in text order."""
+        out: list[str] = []
+        for run in _CHINESE_RUN.findall(fold(text)):
+            start = 0
+            for i in range(len(run)):
+                if i + 1 < len(run) and GRAM_MARK + run[i : i + 2] in held:
+                    continue
+                if i > start:
+                    out.append(run[start : i + 1])
+                start = i + 1
+        return list(dict.fromkeys(out))
 
     def spans(self, text: str, terms: Collection[str]) -> list[TermSpan]:
         """Where any of ``terms`` (analysed terms, e.g. a query's) occurs in ``text``.
@@ -110,10 +148,19 @@ class Analyzer:
         if not terms or not text:
             return []
         found: list[TermSpan] = []
-        for token, start, end in self.tokenizer.tokenize(fold(text), mode="search", HMM=self.hmm):
+        folded = fold(text)
+        for token, start, end in self.tokenizer.tokenize(folded, mode="search", HMM=self.hmm):
             term = self.normalise(token)
             if term is not None and term in terms:
                 found.append(TermSpan(start, end, term))
+        # a Chinese term is also found where jieba cut the text otherwise (a fragment, a word
+        # inside a longer word): Chinese has no spaces to respect
+        for term in terms:
+            if len(term) > 1 and _CHINESE_RUN.fullmatch(term):
+                at = folded.find(term)
+                while at >= 0:
+                    found.append(TermSpan(at, at + len(term), term))
+                    at = folded.find(term, at + 1)
         found.sort(key=lambda s: (s.start, -s.end))
         merged: list[TermSpan] = []
         for span in found:
@@ -163,6 +210,28 @@ def _clip(sentence: str, spans: list[TermSpan], max_chars: int) -> str:
     start = max(0, min(first - max_chars // 4, len(sentence) - max_chars))
     piece = sentence[start : start + max_chars]
     return ("…" if start else "") + piece + ("…" if start + max_chars < len(sentence) else "")
+
+
+def is_gram(term: str) -> bool:
+    return term.startswith(GRAM_MARK)
+
+
+def holds(held: Collection[str], term: str) -> bool:
+    """Whether a record's terms ``held`` contain ``term``: a word, or a fragment every gram of
+    which is there (:meth:`Analyzer.fragments`)."""
+    if term in held:
+        return True
+    pairs = [GRAM_MARK + term[i : i + 2] for i in range(len(term) - 1)]
+    return (
+        bool(pairs) and _CHINESE_RUN.fullmatch(term) is not None and all(p in held for p in pairs)
+    )
+
+
+def words_only(counts: Mapping[str, int]) -> Mapping[str, int]:
+    """``counts`` without its grams (the same mapping when it has none)."""
+    if not any(term.startswith(GRAM_MARK) for term in counts):
+        return counts
+    return {term: count for term, count in counts.items() if not term.startswith(GRAM_MARK)}
 
 
 def count_terms(analyzer: Analyzer, texts: Iterable[str]) -> list[dict[str, int]]:

@@ -3,11 +3,12 @@
 Pure functions of an :class:`~.index.base.IndexBackend`, an :class:`~.embedders.base.Embedder`
 and the :class:`~.analysis.Analyzer`; no database. One search runs:
 
-1. **First round.** BM25 over the query's analysed terms and inner product with the query
-   vector, ``candidates`` of each, under the caller's filters and scope (the backend never
-   returns anything else). Each list's scores are standardised (z-scores within the list; a
-   record missing from a list gets that list's lowest value) and mixed with
-   ``lexical_weight``.
+1. **First round.** BM25 over the query's words, BM25 over its character bigrams (grams, see
+   :mod:`.analysis`) and inner product with the query vector, ``candidates`` of each, under
+   the caller's filters and scope (the backend never returns anything else). Each list's
+   scores are standardised (z-scores within the list; a record missing from a list gets that
+   list's lowest value); the two lexical lists are mixed with ``gram_share`` and the result
+   with the dense one with ``lexical_weight``.
 2. **Feedback** (pseudo-relevance, Rocchio + RM3): the ``feedback_documents`` best records of
    round one move the query vector towards their centroid (``feedback_vector_weight``) and add
    their ``feedback_terms`` strongest BM25 terms to the lexical query
@@ -33,12 +34,12 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
-from shelfbridge.matching.analysis import Analyzer
+from shelfbridge.matching.analysis import Analyzer, is_gram
 from shelfbridge.matching.embedders.base import Embedder
 from shelfbridge.matching.index.base import IndexBackend
 from shelfbridge.matching.lexical import DEFAULT_BM25, BM25Parameters, idf, saturation
@@ -54,6 +55,10 @@ VectorSource = Vector | Callable[[], Vector]  # a vector, or how to wait for it
 class RankingSettings:
     candidates: int = 200
     lexical_weight: float = 0.5
+    # of the lexical signal, the share of the grams' list (the words' list has the rest) when
+    # the query has both; a query without Chinese has no grams, a record of an index built
+    # before grams has none either: the words' list then carries it all
+    gram_share: float = 0.75
     feedback_documents: int = 5
     feedback_vector_weight: float = 0.5
     feedback_terms: int = 10
@@ -70,6 +75,13 @@ class RankingSettings:
 
 
 DEFAULT_RANKING = RankingSettings()
+
+
+@dataclass(frozen=True)
+class _Query:
+    terms: dict[str, float]  # words and their weights
+    grams: dict[str, float]  # character bigrams (marked) and their counts
+    text: str  # what the user typed ("" for a record used as a query)
 
 
 @dataclass
@@ -119,7 +131,11 @@ class Matcher:
             return []
         vector = self._query_vector(text)
         terms = {t: float(c) for t, c in self.analyzer.term_counts(text).items()}
-        return self._rank(target, terms, vector, filters, scope, limit, (), text_loader)
+        grams: dict[str, float] = {}
+        for gram in self.analyzer.grams(text):
+            grams[gram] = grams.get(gram, 0.0) + 1.0
+        query = _Query(terms, grams, text)
+        return self._rank(target, query, vector, filters, scope, limit, (), text_loader)
 
     def similar(
         self,
@@ -146,7 +162,8 @@ class Matcher:
         keep = sorted(strength, key=lambda t: -strength[t])[: self.settings.similar_terms]
         terms = {t: float(counts[t]) for t in keep}
         vector = self.embedder.embed_documents([document_text])[0]
-        return self._rank(target, terms, vector, filters, scope, limit, exclude, text_loader)
+        query = _Query(terms, {}, "")
+        return self._rank(target, query, vector, filters, scope, limit, exclude, text_loader)
 
     def _query_vector(self, text: str) -> VectorSource:
         """The query's vector, or (overlapping) a wait for the embedding started now."""
@@ -163,7 +180,7 @@ class Matcher:
     def _rank(
         self,
         target: Target,
-        terms: dict[str, float],
+        query: _Query,
         vector: VectorSource,
         filters: MatchFilters,
         scope: Scope,
@@ -174,7 +191,10 @@ class Matcher:
         s = self.settings
         excluded = set(exclude)
         depth = max(s.candidates, limit + len(excluded))
-        first, query = self._round(target, terms, vector, filters, scope, depth, s.lexical_weight)
+        terms = query.terms
+        first, query_vector = self._round(
+            target, query, vector, filters, scope, depth, s.lexical_weight
+        )
         if not first.ids:
             return []
         expanded: dict[str, float] = {}
@@ -184,11 +204,11 @@ class Matcher:
         if s.feedback_documents > 0 and not confident:
             top = [i for i in first.ids if i not in excluded][: s.feedback_documents]
             if top:
-                vector2 = self._rocchio(target, query, top)
+                vector2 = self._rocchio(target, query_vector, top)
                 expanded = self._feedback_terms(target, top)
-                terms2 = self._expand(terms, expanded)
+                query2 = replace(query, terms=self._expand(terms, expanded))
                 second, _ = self._round(
-                    target, terms2, vector2, filters, scope, depth, s.feedback_lexical_weight
+                    target, query2, vector2, filters, scope, depth, s.feedback_lexical_weight
                 )
                 if second.ids:
                     final = second
@@ -200,7 +220,7 @@ class Matcher:
         total = scores + neighbours
         order = np.lexsort((np.array(ids), -total))[:limit]
         chosen = [ids[i] for i in order]
-        explanations = self._explain(target, terms, expanded, chosen, text_loader)
+        explanations = self._explain(target, query, expanded, chosen, text_loader)
         return [
             (
                 ids[i],
@@ -222,7 +242,7 @@ class Matcher:
     def _round(
         self,
         target: Target,
-        terms: Mapping[str, float],
+        query: _Query,
         source: VectorSource,
         filters: MatchFilters,
         scope: Scope,
@@ -236,23 +256,41 @@ class Matcher:
         if concurrent and not callable(source):
             # the feedback round knows its vector: its dense stage runs beside the lexical one
             pending = _pool().submit(self.backend.dense, target, source, depth, filters, scope)
-        lexical = self.backend.lexical(target, terms, depth, filters, scope) if terms else []
+        lexical = self._lexical(target, query.terms, depth, filters, scope)
+        grams = self._lexical(target, query.grams, depth, filters, scope)
         vector = source() if callable(source) else source
         dense = (
             pending.result()
             if pending is not None
             else self.backend.dense(target, vector, depth, filters, scope)
         )
-        ids = list(dict.fromkeys([c.record_id for c in lexical] + [c.record_id for c in dense]))
+        ids = list(
+            dict.fromkeys(
+                [c.record_id for c in lexical]
+                + [c.record_id for c in grams]
+                + [c.record_id for c in dense]
+            )
+        )
         if not ids:
             return _Round([], np.zeros(0), np.zeros(0), np.zeros(0)), vector
-        lex = lexical_weight * _standardise(lexical, ids)
+        share = self.settings.gram_share if lexical and grams else (1.0 if grams else 0.0)
+        lex = lexical_weight * (
+            (1.0 - share) * _standardise(lexical, ids) + share * _standardise(grams, ids)
+        )
         sem = (1.0 - lexical_weight) * _standardise(dense, ids)
-        if not lexical:
-            lex = np.zeros(len(ids))
         if not dense:
             sem = np.zeros(len(ids))
         return _Round(ids, lex + sem, lex, sem), vector
+
+    def _lexical(
+        self,
+        target: Target,
+        terms: Mapping[str, float],
+        depth: int,
+        filters: MatchFilters,
+        scope: Scope,
+    ) -> list[Candidate]:
+        return self.backend.lexical(target, terms, depth, filters, scope) if terms else []
 
     def _rocchio(
         self, target: Target, vector: npt.NDArray[np.float32], top: Sequence[int]
@@ -273,7 +311,10 @@ class Matcher:
         s = self.settings
         if s.feedback_terms <= 0:
             return {}
-        documents = self.backend.term_counts(target, top)
+        documents = [
+            {t: c for t, c in counts.items() if not is_gram(t)}
+            for counts in self.backend.term_counts(target, top)
+        ]
         vocabulary = sorted({t for counts in documents for t in counts})
         if not vocabulary:
             return {}
@@ -327,15 +368,16 @@ class Matcher:
     def _explain(
         self,
         target: Target,
-        terms: Mapping[str, float],
+        query: _Query,
         expanded: Mapping[str, float],
         ids: Sequence[int],
         text_loader: TextLoader | None,
     ) -> dict[int, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
         if not ids:
             return {}
+        terms = query.terms
         stored = self.backend.term_counts(target, ids)
-        vocabulary = sorted(set(terms) | set(expanded))
+        vocabulary = sorted(set(terms) | set(expanded) | set(query.grams))
         stats = self.backend.statistics(target, vocabulary)
         strength = dict(
             zip(
@@ -353,6 +395,13 @@ class Matcher:
         out: dict[int, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
         for record_id, counts in zip(ids, stored, strict=True):
             matched = sorted((t for t in terms if t in counts), key=lambda t: -strength[t])
+            # what the grams matched that no matched word covers, strongest gram first
+            pieces = {
+                piece: max(strength.get(g, 0.0) for g in self.analyzer.grams(piece))
+                for piece in self.analyzer.fragments(query.text, counts)
+                if not _covered(piece, matched)
+            }
+            matched += sorted(pieces, key=lambda p: -pieces[p])
             added = sorted(
                 (t for t in expanded if t in counts and t not in terms),
                 key=lambda t: -expanded[t],
@@ -360,7 +409,7 @@ class Matcher:
             passages: tuple[str, ...] = ()
             text = texts.get(record_id)
             if text:
-                weights = {t: strength[t] for t in matched}
+                weights = {t: strength.get(t, pieces.get(t, 0.0)) for t in matched}
                 weights.update({t: 0.5 * strength[t] for t in added})
                 passages = tuple(
                     self.analyzer.passages(text, weights, limit=self.settings.passages)
@@ -386,6 +435,17 @@ def _pool() -> ThreadPoolExecutor:
                     max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="sb-embed"
                 )
     return _POOL
+
+
+def _covered(piece: str, words: Sequence[str]) -> bool:
+    """Whether the matched ``words`` found in ``piece`` cover every character of it."""
+    seen = [False] * len(piece)
+    for word in words:
+        at = piece.find(word)
+        while at >= 0:
+            seen[at : at + len(word)] = [True] * len(word)
+            at = piece.find(word, at + 1)
+    return all(seen)
 
 
 def _standardise(candidates: Sequence[Candidate], ids: Sequence[int]) -> npt.NDArray[np.float64]:

@@ -45,9 +45,10 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "match-manifest.json"
 MANIFEST_VERSION = 1
-# What a rebuild by this version writes: 2 = int8 vectors and neighbourhood densities. An index
+# What a rebuild by this version writes: 2 = int8 vectors and neighbourhood densities; 3 = the
+# records' character bigrams beside their words (an index without them ranks by words). An index
 # of an earlier format keeps serving; `index info` recommends a rebuild and `demo load` runs one.
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 
 
 def outdated(manifest: Mapping[str, Any]) -> bool:
@@ -262,7 +263,7 @@ class MatchRuntime:
 
         analyzer = self.analyzer
         texts = [d.text for d in documents]
-        counts = [analyzer.term_counts(text) for text in texts]
+        counts = [analyzer.indexed_counts(text) for text in texts]  # words and grams
         embedder = self.embedder
         from_counts = getattr(embedder, "embed_term_counts", None)
         if not texts:

@@ -45,6 +45,7 @@ from shelfbridge.core.errors import (
     ValidationFailed,
 )
 from shelfbridge.matching import documents as docs
+from shelfbridge.matching.analysis import holds
 from shelfbridge.matching.build_files import Progress as Progress
 from shelfbridge.matching.building import (
     IndexBuildFailed as IndexBuildFailed,
@@ -367,7 +368,7 @@ def _own_terms(runtime: MatchRuntime, target: Target, ids: Sequence[int]) -> dic
 def _safe_explanation(explanation: Explanation, own_terms: set[str]) -> Explanation:
     """Only what the hit itself holds: added terms that are not its own are left out."""
     expanded = tuple(t for t in explanation.expanded_terms if t in own_terms)
-    matched = tuple(t for t in explanation.matched_terms if t in own_terms or not own_terms)
+    matched = tuple(t for t in explanation.matched_terms if not own_terms or holds(own_terms, t))
     return replace(explanation, expanded_terms=expanded, matched_terms=matched)
 
 

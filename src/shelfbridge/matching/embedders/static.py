@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from shelfbridge.matching.analysis import Analyzer, default_analyzer
+from shelfbridge.matching.analysis import Analyzer, default_analyzer, words_only
 from shelfbridge.matching.embedders.base import Embedder, TermModel, Vectors, normalise_rows
 
 FIT_SAMPLE = 1000  # documents the teacher embeds to learn the map
@@ -139,9 +139,10 @@ class StaticEmbedder:
         return out
 
     def embed_term_counts(self, documents: Sequence[Mapping[str, int]]) -> Vectors:
-        """Document vectors from analysed term counts (what the index stores anyway)."""
+        """Document vectors from analysed term counts (what the index stores anyway; its
+        grams are left out: a vector is made of words)."""
         self._load_state()
-        raw = self._raw(documents)
+        raw = self._raw([words_only(counts) for counts in documents])
         return self._project(raw)
 
     def fit(
@@ -166,7 +167,9 @@ class StaticEmbedder:
                 text = item if isinstance(item, str) else None
                 if text is None and texts is not None:
                     text = texts[position]
-                counts = self.analyzer.term_counts(item) if isinstance(item, str) else item
+                counts = (
+                    self.analyzer.term_counts(item) if isinstance(item, str) else words_only(item)
+                )
                 n += 1
                 for term in counts:
                     df[term] = df.get(term, 0) + 1

@@ -47,6 +47,7 @@ COLUMN = "named_person_ids"
 # was written for, and importing another migration's module would let an edit there change
 # what this one creates.
 
+
 def _setting(name: str) -> str:
     return f"current_setting('shelfbridge.{name}', true)"
 
