@@ -19,6 +19,7 @@ T = Target.RESULTS
 ALL = Scope(unrestricted=True)
 NONE = MatchFilters()
 DIM = 8
+GRAMS = ("#光伏", "#组件", "#回收", "#储能")
 
 
 def vector(seed: int) -> np.ndarray:
@@ -277,7 +278,14 @@ def _segment_records(start: int, count: int) -> list[IndexedRecord]:
             record_id=i,
             external_id=f"成果-{i}",
             vector=vector(i),
-            term_counts={"common": 1 + i % 3, f"part{start}": 1, f"own{i}": 2},
+            term_counts={
+                "common": 1 + i % 3,
+                f"part{start}": 1,
+                f"own{i}": 2,
+                "#电池": 1 + i % 2,  # a gram every record holds
+                GRAMS[i % len(GRAMS)]: 1,  # grams shared across the parts
+                "#" + chr(0x4E00 + start + i) + "子": 3,  # a gram of its own
+            },
             attributes=MatchAttributes(
                 kind=kinds[i % 3],
                 discipline=f"d{start}-{i % 2}",
@@ -325,8 +333,13 @@ def test_a_merged_segment_holds_exactly_the_live_rows_of_its_inputs(
         assert merged.scales[row] == expected_scale[0]
         assert merged.density[row] == np.float32(r.density)
     # the postings (by term) are the same matrix as the rows' terms (by document)
-    for term in merged.terms:
-        col = merged.term_index[term]
+    every = {t for r in live for t in r.term_counts}
+    held = [merged.term(col) for col in range(merged.vocabulary_size)]
+    assert len(set(held)) == len(held) and set(held) >= every  # (with the dead rows' terms)
+    assert not any(t.startswith("#") for t in merged.terms)  # grams are held as codes
+    for term in every:
+        col = merged.term_id(term)
+        assert col is not None and merged.term(col) == term
         start, end = merged.post_indptr[col], merged.post_indptr[col + 1]
         postings = dict(
             zip(
@@ -341,6 +354,21 @@ def test_a_merged_segment_holds_exactly_the_live_rows_of_its_inputs(
             if term in r.term_counts
         }
         assert postings == expected
+
+
+def test_grams_are_held_as_codes_and_found_after_a_save(tmp_path: Path) -> None:
+    records = _segment_records(0, 20)
+    built = segment.build_segment(records, DIM)
+    assert built.gram_codes.dtype == np.uint32
+    assert np.all(np.diff(built.gram_codes.astype(np.int64)) > 0)  # sorted, distinct
+    built.save(tmp_path / "seg")
+    loaded = segment.Segment.load(tmp_path / "seg")
+    for term in ("#电池", GRAMS[0], "common"):
+        assert loaded.document_frequency(term) == built.document_frequency(term) > 0
+    assert loaded.document_frequency("#电池") == 20
+    assert loaded.term_id("#池电") is None and loaded.term_id("#") is None
+    rows, scores = loaded.lexical({"#电池": 1.0}, 10.0, None, 5)
+    assert len(rows) == 5 and np.all(scores > 0)
 
 
 def test_kmeans_assigns_each_row_to_its_nearest_centroid() -> None:
