@@ -130,10 +130,11 @@ class _View:
         return mask
 
     def statistics(self, terms: Sequence[str]) -> TermStatistics:
-        frequency = {term: 0 for term in terms}
+        unique = list(dict.fromkeys(terms))
+        total = np.zeros(len(unique), dtype=np.int64)
         for _, segment, _ in self.parts():
-            for term in frequency:
-                frequency[term] += segment.document_frequency(term)
+            total += segment.document_frequencies(unique)
+        frequency = dict(zip(unique, total.tolist(), strict=True))
         average = self.total_length / self.documents if self.documents else 0.0
         return TermStatistics(self.documents, average, frequency)
 

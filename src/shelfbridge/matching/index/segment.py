@@ -101,8 +101,16 @@ class Segment:
         return float(self.doc_length.sum(dtype=np.float64))
 
     def document_frequency(self, term: str) -> int:
-        col = self.term_id(term)
-        return 0 if col is None else int(self.post_indptr[col + 1] - self.post_indptr[col])
+        return int(self.document_frequencies([term])[0])
+
+    def document_frequencies(self, terms: Sequence[str]) -> I64:
+        """How many rows hold each term (0 where none does)."""
+        cols = self.term_ids(terms)
+        found = cols >= 0
+        out = np.zeros(len(terms), dtype=np.int64)
+        held = cols[found]
+        out[found] = self.post_indptr[held + 1] - self.post_indptr[held]
+        return out
 
     @property
     def vocabulary_size(self) -> int:
@@ -110,14 +118,31 @@ class Segment:
 
     def term_id(self, term: str) -> int | None:
         """The column of a word or a gram, or ``None`` when no record here holds it."""
-        code = gram_code(term)
-        if code is None:
-            return self.term_index.get(term)
-        codes = self.gram_codes
-        at = int(np.searchsorted(codes, code))
-        if at < codes.shape[0] and int(codes[at]) == code:
-            return len(self.terms) + at
-        return None
+        col = int(self.term_ids([term])[0])
+        return None if col < 0 else col
+
+    def term_ids(self, terms: Sequence[str]) -> I64:
+        """The column of each term, -1 where no record here holds it; the grams are found
+        with one ``searchsorted`` (of ``uint32`` values: another type would convert the whole
+        array on every call)."""
+        out = np.full(len(terms), -1, dtype=np.int64)
+        places: list[int] = []
+        codes: list[int] = []
+        index = self.term_index
+        for place, term in enumerate(terms):
+            code = gram_code(term)
+            if code is None:
+                out[place] = index.get(term, -1)
+            else:
+                places.append(place)
+                codes.append(code)
+        held = self.gram_codes
+        if codes and held.shape[0]:
+            wanted = np.array(codes, dtype=np.uint32)
+            at = np.minimum(np.searchsorted(held, wanted), held.shape[0] - 1)
+            hit = held[at] == wanted
+            out[np.array(places)[hit]] = len(self.terms) + at[hit]
+        return out
 
     def term(self, col: int) -> str:
         words = len(self.terms)
@@ -180,9 +205,10 @@ class Segment:
         """BM25 of every row with a query term; ``weights`` are query weight × IDF."""
         columns: list[int] = []
         factors: list[float] = []
-        for term, weight in weights.items():
-            col = self.term_id(term)
-            if col is None or weight == 0:
+        for col, weight in zip(
+            self.term_ids(list(weights)).tolist(), weights.values(), strict=True
+        ):
+            if col < 0 or weight == 0:
                 continue
             columns.append(col)
             factors.append(weight)
@@ -328,7 +354,7 @@ class Segment:
             centroids=np.asarray(arrays["centroids"]) if "centroids" in arrays else None,
             list_offsets=np.asarray(arrays["list_offsets"]) if "list_offsets" in arrays else None,
             terms=list(meta["terms"]),
-            gram_codes=arrays.get("gram_codes", NO_GRAMS),
+            gram_codes=np.asarray(arrays.get("gram_codes", NO_GRAMS), dtype=np.uint32),
             post_indptr=np.asarray(arrays["post_indptr"]),
             post_rows=arrays["post_rows"],
             post_tf=arrays["post_tf"],
