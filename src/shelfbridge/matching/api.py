@@ -94,7 +94,10 @@ class ResultTarget(StrEnum):
 class ExplanationOut(BaseModel):
     """Why a record matched."""
 
-    matched_terms: list[str] = Field(description="Query terms found in the record.")
+    matched_terms: list[str] = Field(
+        description="Query words found in the record, then the longest pieces of the query's "
+        "Chinese text whose character bigrams the record holds."
+    )
     passages: list[str] = Field(description="Excerpts of the record that matched best.")
     signals: dict[str, float] = Field(
         description="What contributed to the score (lexical, semantic, feedback, fusion)."
