@@ -11,7 +11,7 @@ and the :class:`~.analysis.Analyzer`; no database. One search runs:
    with the dense one with ``lexical_weight``.
 2. **Feedback** (pseudo-relevance, Rocchio + RM3): the ``feedback_documents`` best records of
    round one move the query vector towards their centroid (``feedback_vector_weight``) and add
-   their ``feedback_terms`` strongest BM25 terms to the lexical query
+   their ``feedback_terms`` strongest BM25 words to the words' query (the grams' stays)
    (``feedback_term_weight`` of the query mass). A second round with the expanded query gives
    the candidates and scores that go on.
 3. **Neighbour smoothing**: each of the top candidates adds ``smoothing_weight`` × the mean
