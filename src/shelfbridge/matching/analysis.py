@@ -20,7 +20,7 @@ import logging
 import re
 import threading
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -113,11 +113,7 @@ class Analyzer:
 
     def grams(self, text: str) -> list[str]:
         """The character bigrams of every Chinese run of ``text``, marked, in order."""
-        return [
-            GRAM_MARK + run[i : i + 2]
-            for run in _CHINESE_RUN.findall(fold(text))
-            for i in range(len(run) - 1)
-        ]
+        return [gram for run in _CHINESE_RUN.findall(fold(text)) for gram in _run_grams(run)]
 
     def indexed_counts(self, text: str) -> dict[str, int]:
         """What the index stores for a record: its words and its grams, with their counts."""
@@ -131,8 +127,8 @@ class Analyzer:
         out: list[str] = []
         for run in _CHINESE_RUN.findall(fold(text)):
             start = 0
-            for i in range(len(run)):
-                if i + 1 < len(run) and GRAM_MARK + run[i : i + 2] in held:
+            for i, gram in enumerate([*_run_grams(run), ""]):  # "" ends the last piece
+                if gram in held:
                     continue
                 if i > start:
                     out.append(run[start : i + 1])
@@ -212,6 +208,11 @@ def _clip(sentence: str, spans: list[TermSpan], max_chars: int) -> str:
     return ("…" if start else "") + piece + ("…" if start + max_chars < len(sentence) else "")
 
 
+def _run_grams(run: str) -> list[str]:
+    """The marked bigrams of one Chinese run, in order."""
+    return [GRAM_MARK + run[i : i + 2] for i in range(len(run) - 1)]
+
+
 def is_gram(term: str) -> bool:
     return term.startswith(GRAM_MARK)
 
@@ -221,21 +222,16 @@ def holds(held: Collection[str], term: str) -> bool:
     which is there (:meth:`Analyzer.fragments`)."""
     if term in held:
         return True
-    pairs = [GRAM_MARK + term[i : i + 2] for i in range(len(term) - 1)]
-    return (
-        bool(pairs) and _CHINESE_RUN.fullmatch(term) is not None and all(p in held for p in pairs)
-    )
+    if len(term) < 2 or _CHINESE_RUN.fullmatch(term) is None:
+        return False
+    return all(gram in held for gram in _run_grams(term))
 
 
 def words_only(counts: Mapping[str, int]) -> Mapping[str, int]:
     """``counts`` without its grams (the same mapping when it has none)."""
-    if not any(term.startswith(GRAM_MARK) for term in counts):
+    if not any(is_gram(term) for term in counts):
         return counts
-    return {term: count for term, count in counts.items() if not term.startswith(GRAM_MARK)}
-
-
-def count_terms(analyzer: Analyzer, texts: Iterable[str]) -> list[dict[str, int]]:
-    return [analyzer.term_counts(text) for text in texts]
+    return {term: count for term, count in counts.items() if not is_gram(term)}
 
 
 @lru_cache(maxsize=1)

@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from shelfbridge.matching.analysis import Analyzer, is_gram
+from shelfbridge.matching.analysis import Analyzer, words_only
 from shelfbridge.matching.embedders.base import Embedder
 from shelfbridge.matching.index.base import IndexBackend
 from shelfbridge.matching.lexical import DEFAULT_BM25, BM25Parameters, idf, saturation
@@ -277,9 +277,7 @@ class Matcher:
         lex = lexical_weight * (
             (1.0 - share) * _standardise(lexical, ids) + share * _standardise(grams, ids)
         )
-        sem = (1.0 - lexical_weight) * _standardise(dense, ids)
-        if not dense:
-            sem = np.zeros(len(ids))
+        sem = (1.0 - lexical_weight) * _standardise(dense, ids)  # zeros for an empty list
         return _Round(ids, lex + sem, lex, sem), vector
 
     def _lexical(
@@ -311,10 +309,7 @@ class Matcher:
         s = self.settings
         if s.feedback_terms <= 0:
             return {}
-        documents = [
-            {t: c for t, c in counts.items() if not is_gram(t)}
-            for counts in self.backend.term_counts(target, top)
-        ]
+        documents = [words_only(counts) for counts in self.backend.term_counts(target, top)]
         vocabulary = sorted({t for counts in documents for t in counts})
         if not vocabulary:
             return {}

@@ -15,9 +15,9 @@ A segment holds, for ``n`` records in row order:
   ``uint8`` term frequencies and the document lengths. Term ids ``0 … len(terms) - 1`` are the
   words (``terms``, in ``meta.json``); the ids after them are the grams (character bigrams, see
   :mod:`shelfbridge.matching.analysis`), held as one sorted ``uint32`` array of their two code
-  points (``gram_codes``): a million records carry millions of distinct grams, which as Python
-  strings and a dictionary took about 180 bytes each (the 1M benchmark's peak memory went from
-  1.1 to 2.0 GB), and take 4 here, looked up with ``searchsorted``;
+  points (``gram_codes``), looked up with ``searchsorted``: a million records carry millions of
+  distinct grams, and held as Python strings in the term list and its dictionary they brought
+  the 1M benchmark's peak memory to 2.0 GB (1.36 GB as codes);
 - the attribute :class:`~.columns.Columns`.
 
 On disk a segment is a directory of ``.npy`` files plus ``meta.json``, opened with memory maps,
@@ -100,9 +100,6 @@ class Segment:
     def total_length(self) -> float:
         return float(self.doc_length.sum(dtype=np.float64))
 
-    def document_frequency(self, term: str) -> int:
-        return int(self.document_frequencies([term])[0])
-
     def document_frequencies(self, terms: Sequence[str]) -> I64:
         """How many rows hold each term (0 where none does)."""
         cols = self.term_ids(terms)
@@ -111,15 +108,6 @@ class Segment:
         held = cols[found]
         out[found] = self.post_indptr[held + 1] - self.post_indptr[held]
         return out
-
-    @property
-    def vocabulary_size(self) -> int:
-        return len(self.terms) + int(self.gram_codes.shape[0])
-
-    def term_id(self, term: str) -> int | None:
-        """The column of a word or a gram, or ``None`` when no record here holds it."""
-        col = int(self.term_ids([term])[0])
-        return None if col < 0 else col
 
     def term_ids(self, terms: Sequence[str]) -> I64:
         """The column of each term, -1 where no record here holds it; the grams are found
