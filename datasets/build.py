@@ -255,8 +255,10 @@ SKL_TYPES = {
 
 def build_organizations(
     finder: PlaceFinder,
-) -> tuple[list[Org], list[Org], list[tuple[str, str, str]]]:
-    """Institutions (NKRDP leads and lab hosts) and labs; plus (person, institution) pairs."""
+) -> tuple[list[Org], list[Org], list[dict[str, str]]]:
+    """Institutions (NKRDP leads and lab hosts) and labs; plus the people: one per (leader,
+    institution), their profile the projects they lead (titles and years, never the
+    programme, which is benchmark ground truth)."""
     nkrdp = read_csv(HERE / "nkrdp" / "PubNKRDP.csv")
     labs_raw = read_csv(HERE / "nkrdp" / "PubSKLMost.csv")
     institutions: dict[str, Org] = {}
@@ -266,7 +268,7 @@ def build_organizations(
             institutions[name] = Org(name, infer_kind(name), finder.province_of(name))
         return institutions[name]
 
-    people: dict[str, tuple[str, str, str]] = {}
+    people: dict[str, tuple[str, str, list[str]]] = {}
     for row in nkrdp:
         name = clean_name(row["institution"])
         if not name:
@@ -275,7 +277,8 @@ def build_organizations(
         leader = clean_person(row["chairman"], name)
         if leader:
             pid = person_id(leader, name)
-            people.setdefault(pid, (pid, leader, org.external_id))
+            projects = people.setdefault(pid, (leader, org.external_id, []))[2]
+            projects.append(f"{' '.join(row['title'].split())}（{row['year']}年）")
 
     names = [row["name"].strip() for row in labs_raw]
     shared_names = {n for n in names if names.count(n) > 1}
@@ -305,7 +308,16 @@ def build_organizations(
             and len(org.lab_provinces) == 1
         ):
             org.region_code = next(iter(org.lab_provinces))
-    return list(institutions.values()), labs, list(people.values())
+    persons = [
+        {
+            "external_id": pid,
+            "name": leader,
+            "organization": org_id,
+            "profile": f"国家重点研发计划项目负责人：{'；'.join(projects)}。",
+        }
+        for pid, (leader, org_id, projects) in people.items()
+    ]
+    return list(institutions.values()), labs, persons
 
 
 # ---------------------------------------------------------------- hand-written records
@@ -455,10 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         "organizations": write_jsonl(
             DEMO / "organizations.jsonl", (o.record() for o in organizations)
         ),
-        "people": write_jsonl(
-            DEMO / "people.jsonl",
-            ({"external_id": p, "name": n, "organization": o} for p, n, o in people),
-        ),
+        "people": write_jsonl(DEMO / "people.jsonl", people),
         "results": write_jsonl(
             DEMO / "results.jsonl", [*build_results(), *build_handwritten_results(institutions)]
         ),

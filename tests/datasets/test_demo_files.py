@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from decimal import Decimal
@@ -28,7 +29,9 @@ ALLOWED = {
         "external_id", "name", "name_en", "kind", "credit_code", "region_code", "parent",
         "website", "description",
     },
-    "people": {"external_id", "name", "organization", "title", "degree", "expertise", "email"},
+    "people": {
+        "external_id", "name", "organization", "title", "degree", "expertise", "profile", "email",
+    },
     "results": {
         "external_id", "kind", "title", "abstract", "keywords", "discipline", "ipc_codes", "trl",
         "owner", "contributors", "confidentiality", "status",
@@ -111,6 +114,23 @@ def test_people_reference_organizations_and_carry_no_labels() -> None:
         assert person.get("organization") in org_ids, person
         assert not person.get("expertise")
         assert len(person["name"]) <= 100
+
+
+def test_people_profiles_are_the_projects_they_lead() -> None:
+    """A leader's profile names each NKRDP project they lead by its title and year, and
+    nothing else: the programme is benchmark ground truth and stays out of the registry."""
+    with open(DATASETS / "nkrdp" / "PubNKRDP.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    projects = {f"{' '.join(r['title'].split())}（{r['year']}年）" for r in rows}
+    people = records("people")
+    assert all(p.get("profile") for p in people)
+    prefix = "国家重点研发计划项目负责人："
+    for person in people:
+        profile = person["profile"]
+        assert profile.startswith(prefix) and profile.endswith("。"), person
+        assert len(profile) <= 5000
+        listed = profile.removeprefix(prefix).removesuffix("。").split("；")
+        assert set(listed) <= projects, person
 
 
 def test_results() -> None:

@@ -47,3 +47,13 @@ class HashModel:
 
     def embed_documents(self, texts: Sequence[str]) -> Vectors:
         return self._sentences(texts)
+
+
+class BilingualHashModel(HashModel):
+    """A multilingual term model in miniature: an English word of ``TRANSLATIONS`` lands
+    exactly on its Chinese translation, every other word on its own hash."""
+
+    TRANSLATIONS = {"battery": "电池", "fish": "鱼类", "disease": "病害"}
+
+    def embed_terms(self, terms: Sequence[str]) -> Vectors:
+        return super().embed_terms([self.TRANSLATIONS.get(t, t) for t in terms])

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from shelfbridge.matching.analysis import Analyzer, fold, holds, load_stopwords, words_only
+from shelfbridge.matching.analysis import (
+    Analyzer,
+    default_analyzer,
+    fold,
+    holds,
+    load_stopwords,
+    words_only,
+)
 
 
 def test_chinese_long_words_also_yield_their_dictionary_words() -> None:
@@ -83,3 +90,12 @@ def test_spans_find_a_chinese_term_where_jieba_cut_the_text_otherwise() -> None:
     text = "太阳能光伏电池组件"
     spans = Analyzer().spans(text, {"池组"})  # no word of the text: a fragment
     assert [text[s.start : s.end] for s in spans] == ["池组"]
+
+
+def test_foreign_words_are_a_query_without_chinese_as_typed() -> None:
+    analyzer = default_analyzer()
+    words = analyzer.foreign_words("Lithium-ion Batteries and the solar cells, batteries")
+    assert words == ["lithium-ion", "batteries", "solar", "cells"]  # unstemmed, each once
+    assert analyzer.foreign_words("锂电池 battery") == []  # holds Chinese: not foreign
+    assert analyzer.foreign_words("ＧａＮ ＬＥＤ") == ["gan", "led"]  # full-width folded
+    assert analyzer.foreign_words("a 1 x") == []

@@ -79,3 +79,15 @@ def test_a_demand_takes_its_enterprises_region_when_it_has_none(database: Any) -
 def test_missing_records_are_left_out(database: Any) -> None:
     with database.unit_of_work(write=False) as session:
         assert load_documents(session, Target.RESULTS, [987654]) == []
+
+
+def test_a_persons_research_profile_is_matched_text(database: Any) -> None:
+    """An expert without public results is found by the profile written for them; without
+    profile, expertise, title or degree a person has no text and is not indexed."""
+    with database.unit_of_work() as session:
+        profiled = factories.person(session, degree=None, profile="主持深海防腐涂层长效服役研究。")
+        bare = factories.person(session, degree=None)
+    document = _one(database, Target.PEOPLE, profiled.id)
+    assert document.body == "主持深海防腐涂层长效服役研究。"
+    assert document.title == ""
+    assert _one(database, Target.PEOPLE, bare.id).text.strip() == ""

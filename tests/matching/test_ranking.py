@@ -16,7 +16,7 @@ from shelfbridge.matching.index.base import IndexedRecord
 from shelfbridge.matching.index.embedded import EmbeddedIndex
 from shelfbridge.matching.ranking import Matcher, RankingSettings
 from shelfbridge.matching.types import MatchAttributes, MatchFilters, Scope, Target
-from tests.matching.fakes import HashModel
+from tests.matching.fakes import BilingualHashModel, HashModel
 
 T = Target.RESULTS
 ALL = Scope(unrestricted=True)
@@ -219,3 +219,41 @@ def test_an_index_built_before_grams_ranks_by_words(tmp_path: Path) -> None:
     # without grams the shorter record wins on the one shared word
     assert by_id[2][2].signals["lexical"] > by_id[1][2].signals["lexical"]
     assert by_id[1][2].matched_terms == ("光伏",)
+
+
+def _bilingual(tmp_path: Path, **settings: float) -> Matcher:
+    model = BilingualHashModel()
+    embedder = StaticEmbedder("static-test", model, model)  # type: ignore[arg-type]
+    embedder.fit(list(TEXTS.values()))
+    analyzer = default_analyzer()
+    index = EmbeddedIndex(tmp_path / "bilingual")
+    vectors = embedder.embed_documents(list(TEXTS.values()))
+    index.upsert(
+        T,
+        [
+            IndexedRecord(i, f"R-{i}", vectors[n], analyzer.term_counts(t), MatchAttributes())
+            for n, (i, t) in enumerate(TEXTS.items())
+        ],
+    )
+    return Matcher(index, embedder, analyzer, RankingSettings(**settings))  # type: ignore[arg-type]
+
+
+def test_an_english_query_is_embedded_with_its_words_chinese_neighbours(tmp_path: Path) -> None:
+    bridged = _bilingual(tmp_path)
+    assert bridged.bridged_words("fish disease") == ["鱼类", "病害"]
+    assert bridged.bridged_words("鱼类 disease") == []  # written with Chinese: as it is
+    own, translated = bridged.embedder.embed_queries(["fish disease", "鱼类 病害"])
+    expected = own + 0.5 * translated
+    expected /= np.linalg.norm(expected)
+    assert np.allclose(bridged._embed_query("fish disease"), expected, atol=1e-6)
+    plain = _bilingual(tmp_path / "off", bridge_weight=0.0)
+    assert plain.bridged_words("fish disease") == []
+    assert np.allclose(plain._embed_query("fish disease"), own, atol=1e-6)
+
+    def place(matcher: Matcher) -> int:  # of 水产养殖中的鱼类病害防控技术
+        hits = matcher.search(T, "fish disease", MatchFilters(), ALL, len(TEXTS))
+        return [h[0] for h in hits].index(3)
+
+    # the hash "model" puts the English words anywhere; their translations find the record
+    assert place(_bilingual(tmp_path / "strong", bridge_weight=1.0)) == 0
+    assert place(bridged) < place(plain)

@@ -4,12 +4,13 @@ the corpus only, cached for other processes."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from shelfbridge.matching.embedders.base import CorpusFitted, Embedder, create_embedder
 from shelfbridge.matching.embedders.static import StaticEmbedder
-from tests.matching.fakes import HashModel
+from tests.matching.fakes import BilingualHashModel, HashModel
 
 CORPUS = [
     "纳米材料的制备与表征",
@@ -140,3 +141,23 @@ def test_grams_in_the_counts_leave_a_vector_unchanged() -> None:
     with_grams = embedder.embed_term_counts([analyzer.indexed_counts(t) for t in texts])
     words = embedder.embed_term_counts([analyzer.term_counts(t) for t in texts])
     np.testing.assert_array_equal(with_grams, words)
+
+
+def test_a_foreign_word_bridges_to_the_nearest_chinese_word_of_the_corpus() -> None:
+    model = BilingualHashModel()
+    embedder = StaticEmbedder("static-test", model, model)  # type: ignore[arg-type]
+    assert embedder.bridge_terms(["battery"]) == [None]  # nothing to bridge to before a fit
+    embedder.fit(CORPUS)
+    assert embedder.bridge_terms(["battery", "fish", "disease"]) == ["电池", "鱼类", "病害"]
+    assert embedder.bridge_terms([]) == []
+
+
+def test_only_the_most_common_chinese_words_are_bridge_candidates(monkeypatch: Any) -> None:
+    from shelfbridge.matching.embedders import static as module
+
+    monkeypatch.setattr(module, "BRIDGE_VOCABULARY", 2)
+    model = BilingualHashModel()
+    embedder = StaticEmbedder("static-test", model, model)  # type: ignore[arg-type]
+    embedder.fit([*CORPUS, *["电池回收", "电池储能"] * 3])  # 电池 is now the commonest word
+    assert embedder.bridge_terms(["battery"]) == ["电池"]
+    assert embedder.bridge_terms(["fish"]) != ["鱼类"]  # a rarer word is not a candidate

@@ -110,6 +110,9 @@ def test_demands_people_and_organisations_follow_too(built: Any, database: Any) 
         registry.update(session, "people", ids[2], {"expertise": "航空发动机叶片"})
         registry.delete(session, "demands", ids[1])
     assert ids[2] not in _found(built, Target.PEOPLE, "防腐涂层")
+    with database.unit_of_work() as session:
+        registry.update(session, "people", ids[2], {"profile": "主持深海防腐涂层长效服役研究"})
+    assert ids[2] in _found(built, Target.PEOPLE, "防腐涂层")  # found by the profile now
     assert ids[1] not in _found(built, Target.DEMANDS, "重防腐涂层")
     assert ids[0] not in _found(built, Target.ORGANIZATIONS, "重防腐涂层")
 

@@ -97,6 +97,29 @@ def test_create_update_delete_round_trip(admin_api: Any, database: Any) -> None:
     assert admin_api.get(f"/api/v1/demands/{record['id']}").status_code == 404
 
 
+def test_a_persons_research_profile_is_written_read_and_bounded(
+    admin_api: Any, database: Any
+) -> None:
+    ids = _seed(database)
+    created = admin_api.post(
+        "/api/v1/people",
+        json={
+            "name": "王研究员",
+            "organization": ids["uni_ext"],
+            "profile": "研究方向：固态电池。",
+        },
+    )
+    assert created.status_code == 201, created.text
+    person = created.json()
+    assert person["profile"] == "研究方向：固态电池。"
+    changed = admin_api.patch(f"/api/v1/people/{person['id']}", json={"profile": "钠离子电池"})
+    assert changed.json()["profile"] == "钠离子电池"
+    too_long = admin_api.patch(f"/api/v1/people/{person['id']}", json={"profile": "长" * 5001})
+    assert too_long.status_code == 422
+    assert {e["field"] for e in too_long.json()["errors"]} == {"profile"}
+    assert admin_api.get(f"/api/v1/people/{person['id']}").json()["profile"] == "钠离子电池"
+
+
 def test_validation_errors_are_problem_json_with_every_field(admin_api: Any, database: Any) -> None:
     ids = _seed(database)
     response = admin_api.post(

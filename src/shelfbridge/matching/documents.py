@@ -6,9 +6,9 @@ indexes for each target, and nothing more.
   status.
 - **demands**: title and description; attributes industry, region (the demand's own, else
   the enterprise's), the enterprise (owner), confidentiality, status.
-- **people** (experts): expertise keywords, title and degree (in both languages), and the
-  titles and keywords of the *public* results they contributed to. Their name is not
-  matched text (a name says nothing about what a person can solve).
+- **people** (experts): expertise keywords, their research profile, title and degree (in both
+  languages), and the titles and keywords of the *public* results they contributed to. Their
+  name is not matched text (a name says nothing about what a person can solve).
 - **organisations** (labs, enterprises, …): name, description and the titles and keywords of
   their *public* results; for enterprises also the titles of their *public* demands.
 
@@ -236,6 +236,7 @@ def _people(session: Session, ids: list[int]) -> list[MatchDocument]:
             Person.degree,
             Person.expertise,
             Person.organization_id,
+            Person.profile,
             employer.region_code,
             employer.kind,
         )
@@ -246,8 +247,8 @@ def _people(session: Session, ids: list[int]) -> list[MatchDocument]:
     documents = []
     for row in session.execute(statement):
         ident = int(row[0])
-        profile = " ".join(p for p in (_label(v.TITLES, row[2]), _label(v.DEGREES, row[3])) if p)
-        body = "\n".join(p for p in (profile, *related.get(ident, [])) if p)
+        rank = " ".join(p for p in (_label(v.TITLES, row[2]), _label(v.DEGREES, row[3])) if p)
+        body = "\n".join(p for p in (row[6] or "", rank, *related.get(ident, [])) if p)
         documents.append(
             MatchDocument(
                 target=Target.PEOPLE,
@@ -257,8 +258,8 @@ def _people(session: Session, ids: list[int]) -> list[MatchDocument]:
                 body=body,
                 keywords=_keywords(row[4]),
                 attributes=MatchAttributes(
-                    region_code=row[6],
-                    org_kind=row[7],
+                    region_code=row[7],
+                    org_kind=row[8],
                     owner_org_id=row[5],
                 ),
             )

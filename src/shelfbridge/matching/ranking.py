@@ -18,6 +18,12 @@ and the :class:`~.analysis.Analyzer`; no database. One search runs:
    score of its ``smoothing_neighbours`` nearest candidates (cosine of stored vectors), so that
    a record surrounded by good matches rises and an isolated lexical accident sinks.
 
+A query written without Chinese (an English one) is embedded together with its words' nearest
+Chinese corpus words (:meth:`Matcher.bridged_words`, from the embedder's multilingual term
+vectors: "lithium battery" → 锂电池 电池): alone, its vector meets the records that hold Latin
+script (formulas, acronyms) before the records about its subject. The lexical lists keep the
+query's own words.
+
 The score of a hit is the sum of its explanation's ``signals`` (``lexical``, ``semantic``,
 ``neighbours``). The knobs and the data that chose them are in ``docs/architecture.md``.
 
@@ -40,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfbridge.matching.analysis import Analyzer, words_only
-from shelfbridge.matching.embedders.base import Embedder
+from shelfbridge.matching.embedders.base import Embedder, TermBridge
 from shelfbridge.matching.index.base import IndexBackend
 from shelfbridge.matching.lexical import DEFAULT_BM25, BM25Parameters, idf, saturation
 from shelfbridge.matching.types import Candidate, Explanation, MatchFilters, Scope, Target
@@ -70,6 +76,9 @@ class RankingSettings:
     # known-item answer: feedback and smoothing, made for topical queries, are skipped
     confident_margin: float = 0.5
     similar_terms: int = 32  # a record used as a query keeps its strongest terms
+    # a query written without Chinese: its vector plus this much of the vector of its words'
+    # nearest Chinese corpus words (the embedder's term bridge); 0 turns it off
+    bridge_weight: float = 0.5
     passages: int = 2
     bm25: BM25Parameters = DEFAULT_BM25
 
@@ -173,8 +182,24 @@ class Matcher:
         return future.result
 
     def _embed_query(self, text: str) -> Vector:
-        vector: Vector = self.embedder.embed_queries([text])[0]
-        return vector
+        bridged = self.bridged_words(text)
+        if not bridged:
+            vector: Vector = self.embedder.embed_queries([text])[0]
+            return vector
+        own, translated = self.embedder.embed_queries([text, " ".join(bridged)])
+        mixed = own + self.settings.bridge_weight * translated
+        out: Vector = np.asarray(mixed / max(float(np.linalg.norm(mixed)), 1e-12), np.float32)
+        return out
+
+    def bridged_words(self, text: str) -> list[str]:
+        """For a query written without Chinese, the corpus's Chinese words nearest to its
+        words, one each (an English query's vector lands among the few records that hold Latin
+        script; its translated words' vector lands among the records about it)."""
+        if self.settings.bridge_weight <= 0 or not isinstance(self.embedder, TermBridge):
+            return []
+        words = self.analyzer.foreign_words(text)
+        bridged = self.embedder.bridge_terms(words) if words else []
+        return list(dict.fromkeys(w for w in bridged if w))
 
     # ------------------------------------------------------------------ pipeline
     def _rank(

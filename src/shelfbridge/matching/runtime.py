@@ -474,7 +474,7 @@ EMBEDDER_FOLDER = "embedders"  # what a corpus-fitted embedder learned, under th
 
 
 def _matchable(document: MatchDocument) -> bool:
-    """A record with no matched text (a person with neither expertise nor public results)
+    """A record with no matched text (a person with neither expertise, profile nor public results)
     is left out of the index: nothing could ever match it but by accident."""
     return bool(document.text.strip())
 

@@ -106,6 +106,9 @@ class Person(Timestamps, Base):
     title: Mapped[str | None] = mapped_column(String(30))
     degree: Mapped[str | None] = mapped_column(String(20))
     expertise: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # what the person works on in their own words (research directions, projects led): public,
+    # and the text the matcher finds an expert by when they have no public results
+    profile: Mapped[str | None] = mapped_column(Text)
     email: Mapped[str | None] = mapped_column(String(200))
 
     organization: Mapped[Organization | None] = relationship()

@@ -204,6 +204,7 @@ class PersonCreate(Strict):
     title: str | None = _choice(v.TITLES)
     degree: str | None = _choice(v.DEGREES)
     expertise: list[Expertise] | None = _texts(30)
+    profile: str | None = _text(5000)
     email: str | None = _field(max_length=200, pattern=EMAIL_PATTERN)
 
 
@@ -216,6 +217,7 @@ class PersonUpdate(Strict):
     title: str | None = _choice(v.TITLES)
     degree: str | None = _choice(v.DEGREES)
     expertise: list[Expertise] | None = _texts(30)
+    profile: str | None = _text(5000)
     email: str | None = _field(max_length=200, pattern=EMAIL_PATTERN)
 
 
@@ -227,6 +229,7 @@ class PersonOut(BaseModel):
     title: str | None
     degree: str | None
     expertise: list[str]
+    profile: str | None
     email: str | None
     created_at: datetime
     updated_at: datetime
@@ -442,6 +445,7 @@ def person_out(p: Any) -> dict[str, Any]:
         "title": p.title,
         "degree": p.degree,
         "expertise": list(p.expertise or []),
+        "profile": p.profile,
         "email": p.email,
         "created_at": p.created_at,
         "updated_at": p.updated_at,

@@ -144,6 +144,7 @@ PEOPLE = RecordSpec(
         Choice("title", choices=v.TITLES),
         Choice("degree", choices=v.DEGREES),
         TextList("expertise", item_max_length=60, max_items=30),
+        Text("profile", max_length=5000),
         Email("email"),
     ),
 )

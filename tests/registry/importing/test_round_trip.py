@@ -24,7 +24,13 @@ def seed_awkward_values(database: Database) -> None:
             description="第一行\n第二行",
             website="https://example.cn/a?b=c",
         )
-        factories.person(session, external_id="PER-Q", name="欧阳修", expertise=["锂电池", "储能"])
+        factories.person(
+            session,
+            external_id="PER-Q",
+            name="欧阳修",
+            expertise=["锂电池", "储能"],
+            profile="研究方向：固态电池；\n主持项目：“储能”,示范",
+        )
         factories.result(
             session,
             external_id="RES-Q",
@@ -86,7 +92,7 @@ def test_a_csv_export_starts_with_a_bom_and_a_header(database: Database, tmp_pat
     path = tmp_path / "p.csv"
     export_file(database, "people", path)
     assert path.read_bytes().startswith(
-        b"\xef\xbb\xbfexternal_id,name,organization,title,degree,expertise,email\r\n"
+        b"\xef\xbb\xbfexternal_id,name,organization,title,degree,expertise,profile,email\r\n"
     )
 
 

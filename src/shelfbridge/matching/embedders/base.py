@@ -39,6 +39,15 @@ class TermModel(Protocol):
 
 
 @runtime_checkable
+class TermBridge(Protocol):
+    """An embedder that knows the corpus's own words and can name, for a word of another
+    language, the corpus word nearest to it (a static embedder: its term model is
+    multilingual). The matcher uses it for queries written without Chinese."""
+
+    def bridge_terms(self, words: Sequence[str]) -> list[str | None]: ...
+
+
+@runtime_checkable
 class CorpusFitted(Protocol):
     """An embedder that learns from the platform's own unlabelled text (static embedders).
 

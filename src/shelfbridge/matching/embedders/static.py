@@ -19,6 +19,13 @@ added later are embedded with the statistics of the last fit.
 Terms the fit has not seen are embedded on the fly (and kept in memory); their IDF is the
 highest the corpus has.
 
+The term vectors also *bridge languages* (:meth:`StaticEmbedder.bridge_terms`): the term
+model is multilingual, so an English word lies near its Chinese translations among the
+corpus's words ("battery" → 电池, "physics" → 物理). The matcher asks for them when a query
+is written without Chinese (see :mod:`..ranking`). Only the ``BRIDGE_VOCABULARY`` most common
+Chinese words of the fit are candidates (20,000 × 512 floats: 41 MB, built on the first such
+query): translations of a query's words are common words, and rare ones are often names.
+
 The fit also keeps a *reference sample* of the corpus's document vectors, against which
 :meth:`StaticEmbedder.densities` measures how crowded a document's neighbourhood is (the mean
 cosine of its ``DENSITY_NEIGHBOURS`` nearest reference documents). Dense retrieval subtracts half
@@ -40,7 +47,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from shelfbridge.matching.analysis import Analyzer, default_analyzer, words_only
+from shelfbridge.matching.analysis import CHINESE_RUN, Analyzer, default_analyzer, words_only
 from shelfbridge.matching.embedders.base import Embedder, TermModel, Vectors, normalise_rows
 
 FIT_SAMPLE = 1000  # documents the teacher embeds to learn the map
@@ -52,6 +59,7 @@ DENSITY_NEIGHBOURS = 10  # CSLS's k
 SELF_MATCH = 0.9999  # a reference document meets itself at cosine 1: not a neighbour
 RIDGE = 0.1
 QUERY_CHARS = 64
+BRIDGE_VOCABULARY = 20_000
 TERM_BATCH = 256
 
 
@@ -92,6 +100,8 @@ class StaticEmbedder:
         self._map: npt.NDArray[np.float32] | None = None
         self._reference: npt.NDArray[np.float32] | None = None
         self._state_stamp: tuple[int, int] | None = None
+        # the Chinese words a foreign word may bridge to, and their unit vectors (lazy)
+        self._bridge: tuple[list[str], npt.NDArray[np.float32]] | None = None
 
     # ------------------------------------------------------------------ public
     @property
@@ -118,6 +128,26 @@ class StaticEmbedder:
         if rest:
             out[rest] = self.embed_documents([texts[i] for i in rest])
         return out
+
+    def bridge_terms(self, words: Sequence[str]) -> list[str | None]:
+        """For each word (of another language), the fitted corpus's Chinese word nearest to it
+        in the term model's space; ``None`` for every word before a fit."""
+        self._load_state()
+        with self._lock:
+            if self._bridge is None:
+                self._bridge = self._bridge_vocabulary()
+            terms, vectors = self._bridge
+        if not words or not terms:
+            return [None] * len(words)
+        asked = normalise_rows(self.term_model.embed_terms(list(words)))
+        return [terms[int(i)] for i in np.argmax(asked @ vectors.T, axis=1)]
+
+    def _bridge_vocabulary(self) -> tuple[list[str], npt.NDArray[np.float32]]:
+        chinese = [t for t in self._idf if len(t) > 1 and CHINESE_RUN.fullmatch(t)]
+        chinese.sort(key=lambda t: (self._idf[t], t))  # the most common first
+        chosen = [t for t in chinese if t in self._terms][:BRIDGE_VOCABULARY]
+        rows = [self._terms[t] for t in chosen]
+        return chosen, normalise_rows(self._vectors[rows])
 
     def densities(self, vectors: Vectors) -> npt.NDArray[np.float32]:
         """How crowded each vector's neighbourhood in the fitted corpus is: the mean cosine of
@@ -186,6 +216,7 @@ class StaticEmbedder:
                     if j < REFERENCE_SAMPLE:
                         reference[j] = counts
             self._idf = {t: _idf(n, f) for t, f in df.items()}
+            self._bridge = None
             self._max_idf = _idf(n, 0) if n else 1.0
             self._embed_missing(sorted(df, key=lambda t: -df[t]))
             self._map = None
@@ -335,6 +366,7 @@ class StaticEmbedder:
                 else None
             )
             self._extra = {}
+            self._bridge = None
             self._state_stamp = stamp
 
 

@@ -27,6 +27,7 @@ FIELD_LABELS: dict[str, str] = {
     "title": N_("Title"),
     "degree": N_("Degree"),
     "expertise": N_("Expertise"),
+    "profile": N_("Research profile"),
     "email": N_("E-mail"),
     "abstract": N_("Abstract"),
     "keywords": N_("Keywords"),
