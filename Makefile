@@ -38,6 +38,7 @@ bench: install ## benchmarks that print tables (not part of the tests)
 	$(BIN)/python bench/rewards.py
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/matching.py --sizes 10000
+	$(BIN)/python bench/matching_crosslingual.py
 	$(BIN)/python bench/static_embedding.py
 
 clean:
