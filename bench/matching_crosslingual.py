@@ -17,7 +17,6 @@ the NKRDP names were written; the odd-numbered queries are reported apart as hel
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -33,24 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import matching as bench  # noqa: E402
 from shelfbridge.matching.ranking import DEFAULT_RANKING  # noqa: E402
 
-QUERIES = {
-    "CSL disciplines (67)": "csl_disciplines_en.json",
-    "NKRDP programmes (94)": "nkrdp_programmes_en.json",
-}
-
-
-def english(task: bench.Task) -> list[str]:
-    path = bench.DATA / "crosslingual" / QUERIES[task.name]
-    names: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-    return [names[q] for q in task.queries]
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fit-cache", type=Path, help="reuse embedder fits kept here")
     args = parser.parse_args()
     texts, tasks = bench.corpora()
-    topical = [t for t in tasks if t.name in QUERIES]
+    topical = [t for t in tasks if t.kind == "topical"]
     rows: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory() as work:
         for task in topical:
@@ -58,7 +46,7 @@ def main() -> None:
             built = bench.build_index(
                 texts[task.corpus], bench.CHOSEN, Path(work) / task.corpus, fit_cache=cache
             )
-            queries = english(task)
+            queries = bench.english_names(task)
             bm25 = bench.bm25s_ranker(texts[task.corpus])
             dense = bench.dense_ranker(
                 built.doc_vectors, lambda q, e=built.embedder: np.asarray(e.embed_queries(q))

@@ -245,10 +245,10 @@ def test_an_english_query_is_embedded_with_its_words_chinese_neighbours(tmp_path
     own, translated = bridged.embedder.embed_queries(["fish disease", "鱼类 病害"])
     expected = own + 0.5 * translated
     expected /= np.linalg.norm(expected)
-    assert np.allclose(bridged._embed_query("fish disease"), expected, atol=1e-6)
+    assert np.allclose(bridged._embed_query("fish disease", ["鱼类", "病害"]), expected, atol=1e-6)
     plain = _bilingual(tmp_path / "off", bridge_weight=0.0)
     assert plain.bridged_words("fish disease") == []
-    assert np.allclose(plain._embed_query("fish disease"), own, atol=1e-6)
+    assert np.allclose(plain._embed_query("fish disease", []), own, atol=1e-6)
 
     def place(matcher: Matcher) -> int:  # of 水产养殖中的鱼类病害防控技术
         hits = matcher.search(T, "fish disease", MatchFilters(), ALL, len(TEXTS))
@@ -257,3 +257,9 @@ def test_an_english_query_is_embedded_with_its_words_chinese_neighbours(tmp_path
     # the hash "model" puts the English words anywhere; their translations find the record
     assert place(_bilingual(tmp_path / "strong", bridge_weight=1.0)) == 0
     assert place(bridged) < place(plain)
+    # the explanation names the Chinese words the query was read as, which the record holds
+    (hit,) = [h for h in bridged.search(T, "fish disease", MatchFilters(), ALL, 7) if h[0] == 3]
+    assert set(hit[2].matched_terms) >= {"鱼类", "病害"}
+    assert not [h for h in plain.search(T, "fish disease", MatchFilters(), ALL, 7) if h[0] == 3][0][
+        2
+    ].matched_terms

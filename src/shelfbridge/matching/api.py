@@ -96,7 +96,9 @@ class ExplanationOut(BaseModel):
 
     matched_terms: list[str] = Field(
         description="Query words found in the record, then the longest pieces of the query's "
-        "Chinese text whose character bigrams the record holds."
+        "Chinese text whose character bigrams the record holds; for a query written without "
+        "Chinese, then the Chinese words its words were read as (their nearest corpus words) "
+        "that the record holds."
     )
     passages: list[str] = Field(description="Excerpts of the record that matched best.")
     signals: dict[str, float] = Field(

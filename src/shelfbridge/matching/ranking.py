@@ -91,6 +91,7 @@ class _Query:
     terms: dict[str, float]  # words and their weights
     grams: dict[str, float]  # character bigrams (marked) and their counts
     text: str  # what the user typed ("" for a record used as a query)
+    bridged: tuple[str, ...] = ()  # a query without Chinese: its words' nearest Chinese words
 
 
 @dataclass
@@ -138,12 +139,13 @@ class Matcher:
         """
         if not text.strip():
             return []
-        vector = self._query_vector(text)
+        bridged = tuple(self.bridged_words(text))
+        vector = self._query_vector(text, bridged)
         terms = {t: float(c) for t, c in self.analyzer.term_counts(text).items()}
         grams: dict[str, float] = {}
         for gram in self.analyzer.grams(text):
             grams[gram] = grams.get(gram, 0.0) + 1.0
-        query = _Query(terms, grams, text)
+        query = _Query(terms, grams, text, bridged)
         return self._rank(target, query, vector, filters, scope, limit, (), text_loader)
 
     def similar(
@@ -174,15 +176,15 @@ class Matcher:
         query = _Query(terms, {}, "")
         return self._rank(target, query, vector, filters, scope, limit, exclude, text_loader)
 
-    def _query_vector(self, text: str) -> VectorSource:
+    def _query_vector(self, text: str, bridged: Sequence[str]) -> VectorSource:
         """The query's vector, or (overlapping) a wait for the embedding started now."""
         if not self.overlap:
-            return self._embed_query(text)
-        future: Future[Vector] = _pool().submit(self._embed_query, text)
+            return self._embed_query(text, bridged)
+        future: Future[Vector] = _pool().submit(self._embed_query, text, bridged)
         return future.result
 
-    def _embed_query(self, text: str) -> Vector:
-        bridged = self.bridged_words(text)
+    def _embed_query(self, text: str, bridged: Sequence[str]) -> Vector:
+        """The query's vector; with bridged words, mixed with theirs (see the module)."""
         if not bridged:
             vector: Vector = self.embedder.embed_queries([text])[0]
             return vector
@@ -397,7 +399,7 @@ class Matcher:
             return {}
         terms = query.terms
         stored = self.backend.term_counts(target, ids)
-        vocabulary = sorted(set(terms) | set(expanded) | set(query.grams))
+        vocabulary = sorted(set(terms) | set(expanded) | set(query.grams) | set(query.bridged))
         stats = self.backend.statistics(target, vocabulary)
         strength = dict(
             zip(
@@ -422,6 +424,9 @@ class Matcher:
                 if not _covered(piece, matched)
             }
             matched += sorted(pieces, key=lambda p: -pieces[p])
+            # what an English query's words were read as (their vector's words), when held
+            read_as = [t for t in query.bridged if t in counts and t not in matched]
+            matched += sorted(read_as, key=lambda t: -strength[t])
             added = sorted(
                 (t for t in expanded if t in counts and t not in terms),
                 key=lambda t: -expanded[t],

@@ -93,7 +93,9 @@ class Candidate:
 class Explanation:
     """Why a hit matched, for a person to read."""
 
-    matched_terms: tuple[str, ...] = ()  # query words found in the record, then fragments
+    # query words found in the record, then fragments, then (an English query) the Chinese
+    # words it was read as
+    matched_terms: tuple[str, ...] = ()
     passages: tuple[str, ...] = ()  # short excerpts of the record that matched best
     signals: dict[str, float] = field(default_factory=dict)  # e.g. lexical, semantic, feedback
     expanded_terms: tuple[str, ...] = ()  # terms the matcher added (pseudo-relevance feedback)
