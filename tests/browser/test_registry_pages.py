@@ -92,6 +92,27 @@ def test_demand_with_invalid_budget_shows_the_message_next_to_the_field(
     expect(page.locator(".notice")).to_contain_text("记录已创建")
 
 
+def test_a_persons_research_profile_is_written_in_the_form_and_shown_on_the_page(
+    admin_page: Any, database: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto("/people/new")
+    page.fill("#field-name", "王研究员")
+    expect(page.locator("textarea#field-profile")).to_be_visible()
+    page.fill("#field-profile", "长" * 5001)
+    page.get_by_role("button", name="保存").click()
+    field = page.locator('.form-field[data-field="profile"]')
+    expect(field).to_have_class(re.compile(r"has-error"))
+    expect(field.locator(".field-error")).to_contain_text("5000")
+    page.fill("#field-profile", "研究方向：固态电池界面工程。主持国家重点研发计划项目一项。")
+    page.get_by_role("button", name="保存").click()
+    expect(page).to_have_url(re.compile(r"/people/\d+$"))
+    section = page.locator("section.card", has=page.locator("h2", has_text="研究方向与简介"))
+    expect(section).to_contain_text("固态电池界面工程")
+
+
 def test_import_with_a_bad_row_shows_row_column_and_reason(
     admin_page: Any, database: Any, tmp_path: Path
 ) -> None:
