@@ -20,9 +20,9 @@ and the :class:`~.analysis.Analyzer`; no database. One search runs:
 
 A query written without Chinese (an English one) is embedded together with its words' nearest
 Chinese corpus words (:meth:`Matcher.bridged_words`, from the embedder's multilingual term
-vectors: "lithium battery" → 锂电池 电池): alone, its vector meets the records that hold Latin
-script (formulas, acronyms) before the records about its subject. The lexical lists keep the
-query's own words.
+vectors: "lithium-ion battery" → 锂离子 电池): alone, its vector meets the records that hold
+Latin script (formulas, acronyms) before the records about its subject. The lexical lists keep
+the query's own words.
 
 The score of a hit is the sum of its explanation's ``signals`` (``lexical``, ``semantic``,
 ``neighbours``). The knobs and the data that chose them are in ``docs/architecture.md``.
