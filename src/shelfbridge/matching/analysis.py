@@ -31,7 +31,7 @@ import Stemmer
 # Full-width ASCII (U+FF01-U+FF5E) → ASCII, ideographic space → space: one char for one char.
 _FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])|(?<=\.)\s+")
-CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 GRAM_MARK = "#"  # words are alphanumeric: a term starting with it is a gram
 _LOCK = threading.Lock()
@@ -114,14 +114,14 @@ class Analyzer:
 
     def grams(self, text: str) -> list[str]:
         """The character bigrams of every Chinese run of ``text``, marked, in order."""
-        return [gram for run in CHINESE_RUN.findall(fold(text)) for gram in _run_grams(run)]
+        return [gram for run in _CHINESE_RUN.findall(fold(text)) for gram in _run_grams(run)]
 
     def foreign_words(self, text: str) -> list[str]:
         """The words of a query written without any Chinese, as typed (lower-cased, not
         stemmed: a term model embeds surface forms), stopwords and one-letter words dropped,
         each once, in order; ``[]`` when the text holds Chinese."""
         folded = fold(text)
-        if CHINESE_RUN.search(folded):
+        if _CHINESE_RUN.search(folded):
             return []
         words = (w for w in _LATIN_WORD.findall(folded) if len(w) > 1)
         return list(dict.fromkeys(w for w in words if w not in self.stopwords))
@@ -136,7 +136,7 @@ class Analyzer:
         """The longest pieces (two characters or more) of ``text``'s Chinese runs whose every
         gram is among ``held`` (a record's terms): what a gram match matched, in text order."""
         out: list[str] = []
-        for run in CHINESE_RUN.findall(fold(text)):
+        for run in _CHINESE_RUN.findall(fold(text)):
             start = 0
             for i, gram in enumerate([*_run_grams(run), ""]):  # "" ends the last piece
                 if gram in held:
@@ -163,7 +163,7 @@ class Analyzer:
         # a Chinese term is also found where jieba cut the text otherwise (a fragment, a word
         # inside a longer word): Chinese has no spaces to respect
         for term in terms:
-            if len(term) > 1 and CHINESE_RUN.fullmatch(term):
+            if is_chinese_word(term):
                 at = folded.find(term)
                 while at >= 0:
                     found.append(TermSpan(at, at + len(term), term))
@@ -224,6 +224,11 @@ def _run_grams(run: str) -> list[str]:
     return [GRAM_MARK + run[i : i + 2] for i in range(len(run) - 1)]
 
 
+def is_chinese_word(term: str) -> bool:
+    """Two Chinese characters or more, nothing else."""
+    return len(term) > 1 and _CHINESE_RUN.fullmatch(term) is not None
+
+
 def is_gram(term: str) -> bool:
     return term.startswith(GRAM_MARK)
 
@@ -233,9 +238,7 @@ def holds(held: Collection[str], term: str) -> bool:
     which is there (:meth:`Analyzer.fragments`)."""
     if term in held:
         return True
-    if len(term) < 2 or CHINESE_RUN.fullmatch(term) is None:
-        return False
-    return all(gram in held for gram in _run_grams(term))
+    return is_chinese_word(term) and all(gram in held for gram in _run_grams(term))
 
 
 def words_only(counts: Mapping[str, int]) -> Mapping[str, int]:

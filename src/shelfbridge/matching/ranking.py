@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -46,7 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfbridge.matching.analysis import Analyzer, words_only
-from shelfbridge.matching.embedders.base import Embedder, TermBridge
+from shelfbridge.matching.embedders.base import Embedder, TermBridge, normalise_rows
 from shelfbridge.matching.index.base import IndexBackend
 from shelfbridge.matching.lexical import DEFAULT_BM25, BM25Parameters, idf, saturation
 from shelfbridge.matching.types import Candidate, Explanation, MatchFilters, Scope, Target
@@ -118,6 +119,8 @@ class Matcher:
         self.embedder = embedder
         self.analyzer = analyzer
         self.settings = settings
+        # the embedder's term bridge, if it has one (asked for English queries)
+        self.bridge = embedder if isinstance(embedder, TermBridge) else None
         # run the query embedding and the feedback round's dense stage beside the lexical
         # stage (False: one after the other; the ranking is the same)
         self.overlap = overlap
@@ -142,9 +145,7 @@ class Matcher:
         bridged = tuple(self.bridged_words(text))
         vector = self._query_vector(text, bridged)
         terms = {t: float(c) for t, c in self.analyzer.term_counts(text).items()}
-        grams: dict[str, float] = {}
-        for gram in self.analyzer.grams(text):
-            grams[gram] = grams.get(gram, 0.0) + 1.0
+        grams = {g: float(c) for g, c in Counter(self.analyzer.grams(text)).items()}
         query = _Query(terms, grams, text, bridged)
         return self._rank(target, query, vector, filters, scope, limit, (), text_loader)
 
@@ -189,18 +190,17 @@ class Matcher:
             vector: Vector = self.embedder.embed_queries([text])[0]
             return vector
         own, translated = self.embedder.embed_queries([text, " ".join(bridged)])
-        mixed = own + self.settings.bridge_weight * translated
-        out: Vector = np.asarray(mixed / max(float(np.linalg.norm(mixed)), 1e-12), np.float32)
-        return out
+        mixed: Vector = normalise_rows(own + self.settings.bridge_weight * translated)[0]
+        return mixed
 
     def bridged_words(self, text: str) -> list[str]:
         """For a query written without Chinese, the corpus's Chinese words nearest to its
         words, one each (an English query's vector lands among the few records that hold Latin
         script; its translated words' vector lands among the records about it)."""
-        if self.settings.bridge_weight <= 0 or not isinstance(self.embedder, TermBridge):
+        if self.settings.bridge_weight <= 0 or self.bridge is None:
             return []
         words = self.analyzer.foreign_words(text)
-        bridged = self.embedder.bridge_terms(words) if words else []
+        bridged = self.bridge.bridge_terms(words) if words else []
         return list(dict.fromkeys(w for w in bridged if w))
 
     # ------------------------------------------------------------------ pipeline

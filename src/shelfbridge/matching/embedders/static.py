@@ -47,7 +47,12 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from shelfbridge.matching.analysis import CHINESE_RUN, Analyzer, default_analyzer, words_only
+from shelfbridge.matching.analysis import (
+    Analyzer,
+    default_analyzer,
+    is_chinese_word,
+    words_only,
+)
 from shelfbridge.matching.embedders.base import Embedder, TermModel, Vectors, normalise_rows
 
 FIT_SAMPLE = 1000  # documents the teacher embeds to learn the map
@@ -143,7 +148,7 @@ class StaticEmbedder:
         return [terms[int(i)] for i in np.argmax(asked @ vectors.T, axis=1)]
 
     def _bridge_vocabulary(self) -> tuple[list[str], npt.NDArray[np.float32]]:
-        chinese = [t for t in self._idf if len(t) > 1 and CHINESE_RUN.fullmatch(t)]
+        chinese = [t for t in self._idf if is_chinese_word(t)]
         chinese.sort(key=lambda t: (self._idf[t], t))  # the most common first
         chosen = [t for t in chinese if t in self._terms][:BRIDGE_VOCABULARY]
         rows = [self._terms[t] for t in chosen]
