@@ -120,6 +120,23 @@ def test_a_persons_research_profile_is_written_read_and_bounded(
     assert admin_api.get(f"/api/v1/people/{person['id']}").json()["profile"] == "钠离子电池"
 
 
+def test_the_people_list_finds_an_expert_by_name_or_by_profile(
+    admin_api: Any, database: Any
+) -> None:
+    ids = _seed(database)
+    for name, profile in (("王研究员", "研究方向：钠离子电池正极材料。"), ("李工", None)):
+        body = {"name": name, "organization": ids["uni_ext"], "profile": profile}
+        assert admin_api.post("/api/v1/people", json=body).status_code == 201
+
+    def found(q: str) -> list[str]:
+        items = admin_api.get("/api/v1/people", params={"q": q}).json()["items"]
+        return sorted(p["name"] for p in items)
+
+    assert found("钠离子") == ["王研究员"]
+    assert found("李工") == ["李工"]
+    assert found("固态电池") == []
+
+
 def test_validation_errors_are_problem_json_with_every_field(admin_api: Any, database: Any) -> None:
     ids = _seed(database)
     response = admin_api.post(

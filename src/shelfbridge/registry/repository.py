@@ -222,8 +222,10 @@ def narrowed(model: type[Any], filters: dict[str, Any]) -> Select[Any]:
         if filters.get("parent_id") is not None:
             statement = statement.where(Organization.parent_id == filters["parent_id"])
     elif model is Person:
-        if q:
-            statement = statement.where(_contains(Person.name, q))
+        if q:  # an expert is looked for by name or by what they work on
+            statement = statement.where(
+                or_(_contains(Person.name, q), _contains(Person.profile, q))
+            )
         if filters.get("organization_id") is not None:
             statement = statement.where(Person.organization_id == filters["organization_id"])
         for name in ("title", "degree"):
