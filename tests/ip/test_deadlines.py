@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shelfbridge.core.errors import BadRequest, Conflict
-from shelfbridge.ip import deadlines, ical, office_actions, rules
+from shelfbridge.ip import deadline_rules, deadlines, ical, office_actions, rules
 from shelfbridge.ip.models import IpAsset, IpOfficeAction
 from tests import auth, factories
 from tests.ip.ledger_support import Ledger, build_ledger
@@ -47,7 +47,7 @@ def test_annual_fees_follow_the_filing_anniversaries_after_the_grant_year() -> N
         (5, date(2026, 3, 15)),
         (6, date(2027, 3, 15)),
     ]
-    book = deadlines.builtin_book()
+    book = deadline_rules.builtin_book()
     for fee in fees:
         row = book.fee("invention", fee.patent_year or 0, date(2022, 3, 15))
         assert row is not None and fee.amount == row.fee and fee.rule_id == row.id
@@ -56,7 +56,7 @@ def test_annual_fees_follow_the_filing_anniversaries_after_the_grant_year() -> N
 
 
 def test_every_patent_year_of_each_term_has_a_fee_row() -> None:
-    book = deadlines.builtin_book()
+    book = deadline_rules.builtin_book()
     for patent_type, filed_on, years in (
         ("invention", date(2022, 1, 1), 20),
         ("utility-model", date(2022, 1, 1), 10),
@@ -120,9 +120,9 @@ def test_lapsed_assets_and_copyrights_have_no_patent_deadlines() -> None:
 
 
 def test_overlapping_fee_rows_are_refused() -> None:
-    book = deadlines.builtin_book()
+    book = deadline_rules.builtin_book()
     with pytest.raises(rules.RuleDataError):
-        deadlines.DeadlineBook(book.periods, (*book.fees, book.fees[0]))
+        deadline_rules.DeadlineBook(book.periods, (*book.fees, book.fees[0]))
 
 
 @pytest.mark.parametrize(("text", "days"), [("90d", 90), ("12w", 84), ("30", 30), ("6m", 186)])

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from shelfbridge.core import audit
 from shelfbridge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from shelfbridge.ip import deadlines, fees
+from shelfbridge.ip import deadline_rules, deadlines, fees
 from shelfbridge.ip.fee_models import IpFeePayment
 from shelfbridge.ip.models import IpAsset
 from shelfbridge.ip.rules import add_months
@@ -46,7 +46,7 @@ def patent(database: Any, ledger: Ledger) -> int:
 
 
 def _full_fee(year: int) -> Decimal:
-    row = deadlines.builtin_book().fee("invention", year, FILED)
+    row = deadline_rules.builtin_book().fee("invention", year, FILED)
     assert row is not None
     return row.fee
 

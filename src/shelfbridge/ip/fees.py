@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from shelfbridge.core.errors import Conflict, NotFound
 from shelfbridge.core.i18n import N_, translate
-from shelfbridge.ip import deadlines, repository, rules, service
+from shelfbridge.ip import deadline_rules, deadlines, repository, rules, service
 from shelfbridge.ip.fee_models import IpFeePayment
 from shelfbridge.ip.inputs import Fields
 from shelfbridge.ip.models import ASSET_STATUSES, PATENT_TYPE_OF, IpAsset
@@ -73,7 +73,7 @@ def fee_terms(asset: IpAsset, year: int, fields: Fields | None = None) -> FeeTer
     outside the fees of this patent."""
     patent_type, filed_on = _in_force(asset)
     fields = fields or Fields({})
-    book = deadlines.builtin_book()
+    book = deadline_rules.builtin_book()
     first = deadlines.first_fee_year(asset)
     last = book.term_years(patent_type, filed_on) or 20
     if not first <= year <= last:

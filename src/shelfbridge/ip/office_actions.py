@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from shelfbridge.core.errors import BadRequest, Conflict, NotFound
 from shelfbridge.core.i18n import N_
 from shelfbridge.ip import repository, rules
-from shelfbridge.ip.deadlines import builtin_book
+from shelfbridge.ip.deadline_rules import builtin_book
 from shelfbridge.ip.inputs import Fields
 from shelfbridge.ip.models import OFFICE_ACTION_KINDS, PATENT_TYPE_OF, IpOfficeAction
 from shelfbridge.ip.service import require_manager
