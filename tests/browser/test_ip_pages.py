@@ -1,9 +1,11 @@
 """The IP ledger in a real Chromium: an officer records a licence and its income and
-distributes it, a second officer approves, and the inventor signs in and reads the statement."""
+distributes it, a second officer approves, and the inventor signs in and reads the statement;
+an officer records a patent's fee reduction and its annual fees follow."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import pytest
@@ -76,3 +78,32 @@ def test_licence_income_distribution_approval_and_the_inventors_statement(
     officer.get_by_role("button", name="添加办法").click()
     expect(officer.locator("#error-summary")).to_contain_text("第四十五条第二款")
     expect(officer.locator("#ip-policies")).to_have_count(0)
+
+
+def test_an_officer_records_a_fee_reduction_and_the_fees_follow(tabs: Any, database: Any) -> None:
+    from playwright.sync_api import expect
+
+    from shelfbridge.ip.rules import add_months
+    from tests import factories
+    from tests.ip.ledger_support import acting_as
+
+    ledger: Ledger = build_ledger(database)
+    due = add_months(date.today(), 1)  # patent year 7 falls due a month from now
+    with acting_as(ledger.actors["officer_a"]), database.unit_of_work() as session:
+        asset = factories.ip_asset(
+            session,
+            ledger.org_a,
+            title="一种钠离子电池正极材料",
+            filed_on=add_months(due, -72).isoformat(),
+            status="granted",
+            granted_on=add_months(due, -42).isoformat(),
+        )
+        asset_id = asset.id
+    officer = tabs("ip-officer-a")
+    officer.goto(f"/ip/assets/{asset_id}")
+    expect(officer.locator("table.deadlines")).not_to_contain_text("已减缴")
+    officer.select_option("#field-fee_reduction", "sole")
+    officer.locator("#fee-reduction-form button[type=submit]").click()
+    expect(officer.locator("#asset-fee-reduction")).to_have_text("已获费减（单一权利人）")
+    expect(officer.locator("tr[data-kind=annual-fee]").first).to_contain_text("已减缴")
+    expect(officer.locator("#field-fee_reduction")).to_have_value("sole")

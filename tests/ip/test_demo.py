@@ -52,6 +52,10 @@ def test_the_demo_ledger_holds_and_a_rerun_changes_nothing(database: Any) -> Non
         assert {"paris-priority", "office-action"} <= {
             d.kind for d in soon if d.asset_external_id == "IP-DEMO-003"
         }
+        reduced = session.scalars(
+            select(IpAsset.external_id).where(IpAsset.fee_reduction != "none")
+        )
+        assert list(reduced) == ["IP-DEMO-001"]  # the demo shows a fee reduction (费减)
         found = {
             income.external_id: d
             for d, income in session.execute(

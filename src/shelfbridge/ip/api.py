@@ -25,7 +25,7 @@ from shelfbridge.core.errors import RuleViolation
 from shelfbridge.ip import deadlines, office_actions, repository, rules, service, views
 from shelfbridge.ip import distribution as rewards
 from shelfbridge.ip.inputs import FIRST_DAY, LAST_DAY, MAX_WEIGHT
-from shelfbridge.ip.models import ASSET_KINDS, ASSET_STATUSES
+from shelfbridge.ip.models import ASSET_KINDS, ASSET_STATUSES, FEE_REDUCTIONS
 from shelfbridge.registry.schemas import EXTERNAL_ID, FILLED, NO_NUL
 from shelfbridge.web.deps import MAX_ID, PROBLEM_RESPONSES, ReadSession, RecordId, WriteSession
 
@@ -34,6 +34,7 @@ ROUTES = {
     "create_ip_asset": policy.SIGNED_IN,
     "get_ip_asset": policy.SIGNED_IN,
     "transition_ip_asset": policy.SIGNED_IN,
+    "set_ip_asset_fee_reduction": policy.SIGNED_IN,
     "create_ip_deal": policy.SIGNED_IN,
     "get_ip_deal": policy.SIGNED_IN,
     "sign_ip_deal": policy.SIGNED_IN,
@@ -101,6 +102,15 @@ AssetStatus = Annotated[
     StringConstraints(pattern=_one_of(ASSET_STATUSES)),
     WithJsonSchema({"type": "string", "enum": list(ASSET_STATUSES)}),
 ]
+FeeReduction = Annotated[
+    str,
+    StringConstraints(pattern=_one_of(FEE_REDUCTIONS)),
+    WithJsonSchema({"type": "string", "enum": list(FEE_REDUCTIONS)}),
+]
+FEE_REDUCTION = (
+    "The fee reduction (费减) the patent office approved for this patent: none, sole (one "
+    "owner) or joint (joint owners, each qualifying); the annual fees it expects follow"
+)
 UnitType = Annotated[
     str,
     StringConstraints(pattern=_one_of(rules.UNIT_TYPES)),
@@ -170,6 +180,7 @@ class AssetIn(_Body):
     )
     jurisdiction: str | None = Field(None, pattern=JURISDICTION_PATTERN, description=JURISDICTION)
     unit_type: UnitType | None = Field(None, description=UNIT_TYPE)
+    fee_reduction: FeeReduction | None = Field(None, description=FEE_REDUCTION + " (default none)")
     external_id: str | None = Field(
         None, pattern=EXTERNAL_ID, description="Unique among assets; generated when left out."
     )
@@ -181,6 +192,10 @@ class AssetIn(_Body):
 class TransitionIn(_Body):
     status: str = Field(description="One of: " + ", ".join(ASSET_STATUSES))
     on: Day | None = Field(None, description="The day of the step (default: today)")
+
+
+class FeeReductionIn(_Body):
+    fee_reduction: FeeReduction = Field(description=FEE_REDUCTION)
 
 
 class DealIn(_Body):
@@ -306,6 +321,13 @@ def build_router() -> APIRouter:
     def transition(asset_id: RecordId, body: TransitionIn, session: WriteSession) -> dict[str, Any]:
         """Move an asset along its lifecycle (a forbidden step answers 409 with the allowed)."""
         return _asset(service.transition(session, asset_id, body.status, body.on))
+
+    @router.post("/assets/{asset_id}/fee-reduction", name="set_ip_asset_fee_reduction")
+    def set_fee_reduction(
+        asset_id: RecordId, body: FeeReductionIn, session: WriteSession
+    ) -> dict[str, Any]:
+        """Record the fee reduction (费减) the office approved for a patent, or none."""
+        return _asset(service.set_fee_reduction(session, asset_id, _raw(body)))
 
     @router.post("/assets/{asset_id}/deals", status_code=201, name="create_ip_deal")
     def create_deal(asset_id: RecordId, body: DealIn, session: WriteSession) -> dict[str, Any]:

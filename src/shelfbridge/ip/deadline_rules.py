@@ -1,8 +1,10 @@
 """The deadline rules as data: the CNIPA annual-fee schedule by patent type and patent year
-(``reference/patent_annual_fees.csv``) and the periods, grace periods and terms
-(``reference/patent_deadline_rules.csv``), each row with its source and a confidence mark
+(``reference/patent_annual_fees.csv``), the periods, grace periods and terms
+(``reference/patent_deadline_rules.csv``), and the fee reductions (费减,
+``reference/patent_fee_reductions.csv``), each row with its source and a confidence mark
 (C confirmed, S secondary, U unconfirmed), read once and checked as they are read: a patent
-year priced twice, a fee not exact to the fen or an unknown patent type stops the load.
+year priced twice, two reductions of the same fees, a fee not exact to the fen or an unknown
+patent type stops the load.
 ``ip/deadlines.py`` computes an asset's deadlines from them."""
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
 from shelfbridge.core.i18n import current_language
@@ -18,6 +20,8 @@ from shelfbridge.ip import rules
 
 FEES_FILE = "patent_annual_fees.csv"
 RULES_FILE = "patent_deadline_rules.csv"
+REDUCTIONS_FILE = "patent_fee_reductions.csv"
+REDUCTION_KINDS = ("sole", "joint")
 
 
 @dataclass(frozen=True)
@@ -110,11 +114,85 @@ def parse_fee(row: Mapping[str, str]) -> FeeRow:
 
 
 @dataclass(frozen=True)
+class ReductionRow:
+    """A fee reduction (费减): the share of the annual fees waived for the patent years from
+    the year of grant, for fees falling due in a span of days."""
+
+    id: str
+    reduction: str  # one of REDUCTION_KINDS
+    percent: Decimal
+    years_from_grant: int
+    due_from: date | None
+    due_until: date | None
+    confidence: str
+    source_zh: str
+    source_en: str
+
+    def covers(self, reduction: str, due_on: date) -> bool:
+        if reduction != self.reduction:
+            return False
+        if self.due_from and due_on < self.due_from:
+            return False
+        return not (self.due_until and due_on > self.due_until)
+
+    def source(self, language: str | None = None) -> str:
+        chosen = language or current_language.get()
+        return self.source_en if chosen == "en" else self.source_zh
+
+
+def parse_reduction(row: Mapping[str, str]) -> ReductionRow:
+    if row["confidence"] not in ("C", "S", "U"):
+        raise rules.RuleDataError(f"{row['id']}: confidence must be C, S or U")
+    if row["reduction"] not in REDUCTION_KINDS:
+        raise rules.RuleDataError(f"{row['id']}: reduction must be one of {REDUCTION_KINDS}")
+    percent = Decimal(row["percent"])
+    if not 0 < percent < 100:
+        raise rules.RuleDataError(f"{row['id']}: the share waived must be above 0 and below 100")
+    years = int(row["years_from_grant"])
+    if not 1 <= years <= 20:
+        raise rules.RuleDataError(f"{row['id']}: the years from the grant must be 1–20")
+    return ReductionRow(
+        id=row["id"],
+        reduction=row["reduction"],
+        percent=percent,
+        years_from_grant=years,
+        due_from=_day(row["due_from"]),
+        due_until=_day(row["due_until"]),
+        confidence=row["confidence"],
+        source_zh=row["source_zh"],
+        source_en=row["source_en"],
+    )
+
+
+@dataclass(frozen=True)
+class Payable:
+    """What the office expects for one patent year: the schedule's fee, less a reduction."""
+
+    amount: Decimal
+    full: Decimal  # the schedule's fee: a late fee is a share of it, reduced or not
+    reduction: ReductionRow | None  # the reduction applied, if one was
+
+    @property
+    def unconfirmed(self) -> bool:
+        return self.reduction is not None and self.reduction.confidence == "U"
+
+
+@dataclass(frozen=True)
 class DeadlineBook:
     periods: tuple[PeriodRule, ...]
     fees: tuple[FeeRow, ...]
+    reductions: tuple[ReductionRow, ...] = ()
 
     def __post_init__(self) -> None:
+        for kind in REDUCTION_KINDS:
+            spans = sorted(
+                (r.due_from or date.min, r.due_until or date.max, r.id)
+                for r in self.reductions
+                if r.reduction == kind
+            )
+            for (_, until, first), (since, _, second) in zip(spans, spans[1:], strict=False):
+                if since <= until:
+                    raise rules.RuleDataError(f"{first} and {second} both reduce the same fees")
         for patent_type in rules.PATENT_TYPES:
             years: dict[int, str] = {}
             for row in self.fees:
@@ -141,6 +219,17 @@ class DeadlineBook:
                 return row
         return None
 
+    def payable(
+        self, fee: FeeRow, reduction: str, patent_year: int, grant_year: int, due_on: date
+    ) -> Payable:
+        """The fee of ``patent_year`` (due on ``due_on``) for an asset holding ``reduction``
+        (a key of ``models.FEE_REDUCTIONS``) and granted in patent year ``grant_year``."""
+        row = next((r for r in self.reductions if r.covers(reduction, due_on)), None)
+        if row is None or not grant_year <= patent_year < grant_year + row.years_from_grant:
+            return Payable(fee.fee, fee.fee, None)
+        kept = fee.fee * (100 - row.percent) / 100
+        return Payable(kept.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), fee.fee, row)
+
     def term_years(self, patent_type: str, filed_on: date) -> int | None:
         rule = self.period("term", patent_type, filed_on)
         return rule.months // 12 if rule else None
@@ -153,4 +242,5 @@ def builtin_book() -> DeadlineBook:
     return DeadlineBook(
         tuple(parse_period(row) for row in read_reference_csv(RULES_FILE)),
         tuple(parse_fee(row) for row in read_reference_csv(FEES_FILE)),
+        tuple(parse_reduction(row) for row in read_reference_csv(REDUCTIONS_FILE)),
     )

@@ -17,7 +17,10 @@ says so. Everything except office actions is computed from an asset's dates, nev
   the first day of the window, until its grace ends; after that the patent has *lapsed unless
   restored* (Art. 115; restoration under Art. 6), shown once, for the first such year. Years
   whose grace ended before the asset was entered in the ledger are taken as settled: the
-  ledger cannot know them, and an asset entered as in force was still in force.
+  ledger cannot know them, and an asset entered as in force was still in force. An asset
+  whose fee reduction (费减) the office approved (``IpAsset.fee_reduction``) shows the reduced
+  fee for the years the reduction covers (counted from the year of grant), with the schedule's
+  fee beside it; its late fee stays a share of the schedule's full fee.
 - **Paris priority** (Patent Law Art. 29): a later filing abroad (or in China) claiming this
   one's priority, 12 months (6 for designs) from the earliest priority or the filing day.
 - **PCT national phase** (Implementing Rules Art. 120): 30 months from the priority date of an
@@ -92,6 +95,10 @@ class Deadline:
     reference: str | None = None
     state: str | None = None  # a key of STATES, for an annual fee past its due day
     late_fee: Decimal | None = None  # owed on the first day of the window
+    # an annual fee under a fee reduction (费减): the schedule's fee and the share waived
+    full_amount: Decimal | None = None
+    reduction_percent: Decimal | None = None
+    reduction_rule_id: str | None = None
 
     @property
     def uid(self) -> str:
@@ -158,8 +165,9 @@ def _annual_fees(
     term = book.term_years(patent_type, asset.filed_on)
     grace = book.period("annual-fee", patent_type)
     tracked_from = asset.created_at.date() if asset.created_at is not None else None
+    granted = first_fee_year(asset)
     found = []
-    for year in range(first_fee_year(asset) + 1, (term or 20) + 1):
+    for year in range(granted + 1, (term or 20) + 1):
         due = rules.add_months(asset.filed_on, 12 * (year - 1))
         if due > end:
             break
@@ -177,15 +185,20 @@ def _annual_fees(
             state = "grace" if start <= grace_until else "lapsed"
         fee = book.fee(patent_type, year, asset.filed_on)
         rule: PeriodRule | None = fee or grace
-        unconfirmed = fee is None or fee.confidence == "U"
+        payable = book.payable(fee, asset.fee_reduction, year, granted, due) if fee else None
+        unconfirmed = fee is None or fee.confidence == "U" or bool(payable and payable.unconfirmed)
+        reduced = payable.reduction if payable else None
         item = Deadline(
             due_on=due,
             kind="annual-fee",
             patent_year=year,
-            amount=fee.fee if fee else None,
+            amount=payable.amount if payable else None,
             grace_until=grace_until,
             state=state,
-            late_fee=late_fee(fee.fee, due, start) if fee and state == "grace" else None,
+            late_fee=late_fee(payable.full, due, start) if payable and state == "grace" else None,
+            full_amount=payable.full if reduced and payable else None,
+            reduction_percent=reduced.percent if reduced else None,
+            reduction_rule_id=reduced.id if reduced else None,
             **{**_base(asset, rule), "unconfirmed": unconfirmed},
         )
         if state == "lapsed":
@@ -372,4 +385,12 @@ def as_dict(deadline: Deadline) -> dict[str, Any]:
         "state": deadline.state,
         "state_label": translate(STATES[deadline.state]) if deadline.state else None,
         "late_fee": f"{deadline.late_fee:.2f}" if deadline.late_fee is not None else None,
+        # under a fee reduction (费减): the schedule's fee, the share waived and its rule
+        "full_amount": _money(deadline.full_amount),
+        "reduction_percent": _money(deadline.reduction_percent),
+        "reduction_rule": deadline.reduction_rule_id,
     }
+
+
+def _money(value: Decimal | None) -> str | None:
+    return f"{value:.2f}" if value is not None else None

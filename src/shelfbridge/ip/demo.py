@@ -56,6 +56,7 @@ ASSETS: tuple[dict[str, Any], ...] = (
         "filed_on": "2022-03-15",
         "status": "granted",
         "granted_on": "2024-05-10",
+        "fee_reduction": "sole",  # a university alone: its annual fees are reduced (费减)
         "contributors": "示例发明人甲@PER-DEMO-IP-01:60:main\n示例发明人乙@PER-DEMO-IP-02:40",
     },
     {

@@ -1,8 +1,10 @@
 """Annual-fee payments of patents (migration 0009): one row per asset and patent year.
 
 A row keeps what was paid (``amount``, ``late_fee``, both yuan exact to the fen) beside what
-the rules expected on the day it was recorded (``expected_fee`` from the fee schedule,
-``expected_late_fee`` from Implementing Rules Art. 115), so that a later change of the
+the rules expected on the day it was recorded (``expected_fee`` from the fee schedule, less
+the asset's fee reduction, 费减, if one covered the year; ``expected_late_fee`` from
+Implementing Rules Art. 115; ``fee_rule_id`` names the schedule's row, then the reduction's
+after a "+"), so that a later change of the
 schedule never rewrites a payment; ``unconfirmed`` says the expectation rests on a figure
 marked U. Tenant-scoped by ``owner_org_id`` like every ledger table, and audited.
 """

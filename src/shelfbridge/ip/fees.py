@@ -14,7 +14,9 @@ What a payment may be (every refusal changes nothing):
 - once per year (``UNIQUE (asset_id, patent_year)``, 409).
 
 The expected fee is the schedule's (``patent_annual_fees.csv``, unconfirmed as the file marks
-it); a payment in the grace period owes 5% of that full fee per whole month late (Art. 115).
+it), less the fee reduction (费减) the asset holds for the years it covers
+(``patent_fee_reductions.csv``); a payment in the grace period owes 5% of the schedule's full
+fee per whole month late (Art. 115), reduced or not.
 A late fee given is recorded as given; one left out is the computed one, or zero when the
 schedule has no figure (then the payment is marked unconfirmed). Paying a year after the
 grant year moves a granted asset to *maintained* through the lifecycle
@@ -51,8 +53,9 @@ class FeeTerms:
     due_on: date
     payable_from: date
     grace_until: date | None  # None for the grant year: no grace at registration
-    expected_fee: Decimal | None
-    fee_rule_id: str | None
+    expected_fee: Decimal | None  # less the fee reduction (费减) the asset holds, if any
+    full_fee: Decimal | None  # the schedule's: the base of a late fee
+    fee_rule_id: str | None  # the schedule's row, and the reduction's after a "+"
     unconfirmed: bool
 
 
@@ -100,14 +103,17 @@ def fee_terms(asset: IpAsset, year: int, fields: Fields | None = None) -> FeeTer
         if grace and grace.grace_months:
             grace_until = rules.add_months(due, grace.grace_months)
     fee = book.fee(patent_type, year, filed_on)
+    payable = book.payable(fee, asset.fee_reduction, year, first, due) if fee else None
+    rule_ids = [r.id for r in (fee, payable.reduction if payable else None) if r is not None]
     return FeeTerms(
         patent_year=year,
         due_on=due,
         payable_from=max(rules.add_months(due, -advance_months), opens),
         grace_until=grace_until,
-        expected_fee=fee.fee if fee else None,
-        fee_rule_id=fee.id if fee else None,
-        unconfirmed=fee is None or fee.confidence == "U",
+        expected_fee=payable.amount if payable else None,
+        full_fee=payable.full if payable else None,
+        fee_rule_id="+".join(rule_ids) or None,
+        unconfirmed=fee is None or fee.confidence == "U" or bool(payable and payable.unconfirmed),
     )
 
 
@@ -167,7 +173,7 @@ def record_payment(
         # After restoration the late fee of the whole grace period (the formalities and the
         # restoration fee of Art. 6 are not computed here).
         last = min(paid_on, terms.grace_until)
-        fee = terms.expected_fee
+        fee = terms.full_fee
         expected_late = deadlines.late_fee(fee, terms.due_on, last) if fee is not None else None
     payment = IpFeePayment(
         owner_org_id=asset.owner_org_id,

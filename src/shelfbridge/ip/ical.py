@@ -56,6 +56,13 @@ def _description(deadline: Deadline) -> str:
     parts = [f"{deadline.owner_name} · {deadline.asset_external_id}"]
     if deadline.amount is not None:
         parts.append(translate(N_("Amount: ¥{amount}")).format(amount=f"{deadline.amount:,.2f}"))
+    if deadline.full_amount is not None and deadline.reduction_percent is not None:
+        parts.append(
+            translate(N_("(fee reduction {percent}% of {amount})")).format(
+                percent=f"{deadline.reduction_percent.normalize():f}",
+                amount=f"¥{deadline.full_amount:,.2f}",
+            )
+        )
     if deadline.grace_until is not None:
         parts.append(
             translate(N_("Grace period until {day}")).format(day=deadline.grace_until.isoformat())

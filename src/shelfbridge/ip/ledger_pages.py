@@ -41,8 +41,10 @@ from shelfbridge.ip.models import (
     ASSET_KINDS,
     CONTRACT_TYPES,
     DEAL_TYPES,
+    FEE_REDUCTIONS,
     LICENCE_SCOPES,
     OFFICE_ACTION_KINDS,
+    PATENT_TYPE_OF,
     PAYMENT_MODES,
     PRICE_MODES,
 )
@@ -56,6 +58,7 @@ ROUTES = {
     "page_ip_asset_create": policy.SIGNED_IN,
     "page_ip_asset": policy.SIGNED_IN,
     "page_ip_asset_transition": policy.SIGNED_IN,
+    "page_ip_asset_fee_reduction": policy.SIGNED_IN,
     "page_ip_deal_new": policy.SIGNED_IN,
     "page_ip_deal_create": policy.SIGNED_IN,
     "page_ip_deal": policy.SIGNED_IN,
@@ -88,6 +91,7 @@ ASSET_FIELDS = (
     "granted_on",
     "jurisdiction",
     "unit_type",
+    "fee_reduction",
     "contributors",
 )
 DEAL_FIELDS = (
@@ -158,6 +162,7 @@ def _asset_form(
         "units": _managed_units(session),
         "kinds": _choices(ASSET_KINDS),
         "unit_types": _choices(rules.UNIT_TYPES),
+        "fee_reductions": _choices(FEE_REDUCTIONS),
     }
     return render(request, "ip/asset_form.html", context, status_code=status_code)
 
@@ -275,6 +280,7 @@ def build_router() -> APIRouter:
             "office_action_kinds": _choices(OFFICE_ACTION_KINDS),
             "fee_payments": [fees.as_dict(p) for p in payments],
             "lapsed": [d.patent_year for d in coming if d.state == "lapsed"],
+            "fee_reductions": _choices(FEE_REDUCTIONS) if record.kind in PATENT_TYPE_OF else [],
             "today": date.today().isoformat(),
             "yuan": _yuan,
         }
@@ -288,6 +294,15 @@ def build_router() -> APIRouter:
     def transition(request: Request, asset_id: int, session: WriteSession, data: FormData) -> Any:
         on = _day(data.get("on")) if data.get("on") else None
         service.transition(session, asset_id, data.get("status", ""), on)
+        return RedirectResponse(f"/ip/assets/{asset_id}", status_code=303)
+
+    @router.post(
+        "/ip/assets/{asset_id:int}/fee-reduction",
+        response_model=None,
+        name="page_ip_asset_fee_reduction",
+    )
+    def fee_reduction(asset_id: int, session: WriteSession, data: FormData) -> Any:
+        service.set_fee_reduction(session, asset_id, {"fee_reduction": data.get("fee_reduction")})
         return RedirectResponse(f"/ip/assets/{asset_id}", status_code=303)
 
     @router.get(

@@ -52,6 +52,13 @@ PATENT_TYPE_OF = {
     "design": "design",
 }
 
+#: whether the patent office approved a reduction of this asset's fees (费减), and for whom;
+#: the share waived and the years it covers are data (``patent_fee_reductions.csv``)
+FEE_REDUCTIONS: dict[str, str] = {
+    "none": N_("no fee reduction"),
+    "sole": N_("fee reduction approved (sole owner)"),
+    "joint": N_("fee reduction approved (joint owners)"),
+}
 ASSET_STATUSES: dict[str, str] = {
     "filed": N_("filed"),
     "published": N_("published"),
@@ -194,6 +201,8 @@ class IpAsset(Timestamps, Base):
     unit_type: Mapped[str] = mapped_column(String(30))
     status: Mapped[str] = mapped_column(String(20), index=True)
     status_on: Mapped[date] = mapped_column(Date)
+    # Migration 0014: the fee reduction (费减) the office approved, a key of FEE_REDUCTIONS.
+    fee_reduction: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
 
     owner: Mapped[Organization] = relationship()
     result: Mapped[Result | None] = relationship()

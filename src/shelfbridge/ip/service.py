@@ -41,8 +41,10 @@ from shelfbridge.ip.models import (
     DEAL_STATUSES,
     DEAL_TYPES,
     DEALABLE_STATUSES,
+    FEE_REDUCTIONS,
     INITIAL_STATUSES,
     LICENCE_SCOPES,
+    PATENT_TYPE_OF,
     PAYMENT_MODES,
     PRICE_MODES,
     REWARD_MODE,
@@ -283,6 +285,7 @@ def create_asset(session: Session, raw: Mapping[str, Any]) -> IpAsset:
         fields.problem("granted_on", N_("Give the day the right was granted."))
     jurisdiction = _jurisdiction(fields, owner)
     unit_type = _unit_type(fields, owner)
+    fee_reduction = _fee_reduction(fields, kind)
     contributors = _contributors(session, fields)
     external_id = fields.text("external_id", max_length=100)
     number = fields.text("application_number", max_length=60)
@@ -302,6 +305,7 @@ def create_asset(session: Session, raw: Mapping[str, Any]) -> IpAsset:
         pct_filed_on=pct_filed_on,
         jurisdiction=jurisdiction,
         unit_type=unit_type,
+        fee_reduction=fee_reduction or "none",
         status=status,
         status_on=fields.day("status_on") or granted_on or filed_on or date.today(),
         contributors=[
@@ -334,6 +338,30 @@ def _flush_unique(session: Session, field: str, value: str) -> None:
 def allowed_transitions(asset: IpAsset) -> list[str]:
     """The statuses this asset may move to next (the lifecycle data of ``models``)."""
     return [target for target, kinds in TRANSITIONS[asset.status].items() if asset.kind in kinds]
+
+
+def _fee_reduction(fields: Fields, kind: str | None, *, required: bool = False) -> str | None:
+    chosen = fields.choice("fee_reduction", FEE_REDUCTIONS, required=required)
+    if chosen not in (None, "none") and kind is not None and kind not in PATENT_TYPE_OF:
+        fields.problem(
+            "fee_reduction",
+            N_("A fee reduction is approved for patents only, not for a {kind}."),
+            kind=translate(ASSET_KINDS[kind]),
+        )
+    return chosen
+
+
+def set_fee_reduction(session: Session, ident: int, raw: Mapping[str, Any]) -> IpAsset:
+    """Record the fee reduction (费减) the office approved for an asset, or that it has none;
+    the annual fees it shows and expects follow (``ip/deadline_rules.py``)."""
+    asset = _managed_asset(session, ident, for_update=True)
+    fields = Fields(raw)
+    chosen = _fee_reduction(fields, asset.kind, required=True)
+    fields.done()
+    assert chosen is not None
+    asset.fee_reduction = chosen
+    session.flush()
+    return asset
 
 
 def transition(session: Session, ident: int, to_status: str, on: date | None = None) -> IpAsset:
