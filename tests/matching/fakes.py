@@ -53,7 +53,7 @@ class BilingualHashModel(HashModel):
     """A multilingual term model in miniature: an English word of ``TRANSLATIONS`` lands
     exactly on its Chinese translation, every other word on its own hash."""
 
-    TRANSLATIONS = {"battery": "电池", "fish": "鱼类", "disease": "病害"}
+    TRANSLATIONS = {"battery": "电池", "fish": "鱼类", "disease": "病害", "iron": "铁"}
 
     def embed_terms(self, terms: Sequence[str]) -> Vectors:
         return super().embed_terms([self.TRANSLATIONS.get(t, t) for t in terms])

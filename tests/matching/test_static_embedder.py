@@ -152,6 +152,13 @@ def test_a_foreign_word_bridges_to_the_nearest_chinese_word_of_the_corpus() -> N
     assert embedder.bridge_terms([]) == []
 
 
+def test_a_single_character_word_is_a_bridge_candidate_too() -> None:
+    model = BilingualHashModel()
+    embedder = StaticEmbedder("static-test", model, model)  # type: ignore[arg-type]
+    embedder.fit([*CORPUS, "铁和铜的冶炼", "铁、锰、锌的测定"])
+    assert embedder.bridge_terms(["iron", "battery"]) == ["铁", "电池"]
+
+
 def test_only_the_most_common_chinese_words_are_bridge_candidates(monkeypatch: Any) -> None:
     from shelfbridge.matching.embedders import static as module
 

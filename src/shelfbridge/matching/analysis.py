@@ -226,7 +226,12 @@ def _run_grams(run: str) -> list[str]:
 
 def is_chinese_word(term: str) -> bool:
     """Two Chinese characters or more, nothing else."""
-    return len(term) > 1 and _CHINESE_RUN.fullmatch(term) is not None
+    return len(term) > 1 and is_chinese_term(term)
+
+
+def is_chinese_term(term: str) -> bool:
+    """Chinese characters only, one or more (铁, 钢, 锂 are words too)."""
+    return _CHINESE_RUN.fullmatch(term) is not None
 
 
 def is_gram(term: str) -> bool:

@@ -50,7 +50,7 @@ from scipy import sparse
 from shelfbridge.matching.analysis import (
     Analyzer,
     default_analyzer,
-    is_chinese_word,
+    is_chinese_term,
     words_only,
 )
 from shelfbridge.matching.embedders.base import Embedder, TermModel, Vectors, normalise_rows
@@ -148,7 +148,9 @@ class StaticEmbedder:
         return [terms[int(i)] for i in np.argmax(asked @ vectors.T, axis=1)]
 
     def _bridge_vocabulary(self) -> tuple[list[str], npt.NDArray[np.float32]]:
-        chinese = [t for t in self._idf if is_chinese_word(t)]
+        # single characters too: 铁, 钢, 铜 for iron, steel, copper (two-character words
+        # alone gave 钛铁, 其钢, 化铜: jieba's fragments that hold them)
+        chinese = [t for t in self._idf if is_chinese_term(t)]
         chinese.sort(key=lambda t: (self._idf[t], t))  # the most common first
         chosen = [t for t in chinese if t in self._terms][:BRIDGE_VOCABULARY]
         rows = [self._terms[t] for t in chosen]
