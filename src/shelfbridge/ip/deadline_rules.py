@@ -24,8 +24,29 @@ REDUCTIONS_FILE = "patent_fee_reductions.csv"
 REDUCTION_KINDS = ("sole", "joint")
 
 
+class _Sourced:
+    """A row that cites its source in both languages."""
+
+    source_zh: str
+    source_en: str
+
+    def source(self, language: str | None = None) -> str:
+        chosen = language or current_language.get()
+        return self.source_en if chosen == "en" else self.source_zh
+
+
+def _within(day: date, since: date | None, until: date | None) -> bool:
+    return not (since and day < since) and not (until and day > until)
+
+
+def _confidence(row: Mapping[str, str]) -> str:
+    if row["confidence"] not in ("C", "S", "U"):
+        raise rules.RuleDataError(f"{row['id']}: confidence must be C, S or U")
+    return row["confidence"]
+
+
 @dataclass(frozen=True)
-class PeriodRule:
+class PeriodRule(_Sourced):
     id: str
     kind: str
     patent_types: frozenset[str]
@@ -42,13 +63,7 @@ class PeriodRule:
             return False
         if filed_on is None:
             return self.filed_from is None and self.filed_until is None
-        if self.filed_from and filed_on < self.filed_from:
-            return False
-        return not (self.filed_until and filed_on > self.filed_until)
-
-    def source(self, language: str | None = None) -> str:
-        chosen = language or current_language.get()
-        return self.source_en if chosen == "en" else self.source_zh
+        return _within(filed_on, self.filed_from, self.filed_until)
 
 
 @dataclass(frozen=True)
@@ -71,8 +86,6 @@ def _types(text: str) -> frozenset[str]:
 
 
 def parse_period(row: Mapping[str, str]) -> PeriodRule:
-    if row["confidence"] not in ("C", "S", "U"):
-        raise rules.RuleDataError(f"{row['id']}: confidence must be C, S or U")
     return PeriodRule(
         id=row["id"],
         kind=row["kind"],
@@ -81,15 +94,13 @@ def parse_period(row: Mapping[str, str]) -> PeriodRule:
         grace_months=int(row["grace_months"]) if row["grace_months"].strip() else None,
         filed_from=_day(row["filed_from"]),
         filed_until=_day(row["filed_until"]),
-        confidence=row["confidence"],
+        confidence=_confidence(row),
         source_zh=row["source_zh"],
         source_en=row["source_en"],
     )
 
 
 def parse_fee(row: Mapping[str, str]) -> FeeRow:
-    if row["confidence"] not in ("C", "S", "U"):
-        raise rules.RuleDataError(f"{row['id']}: confidence must be C, S or U")
     year_from, year_to = int(row["year_from"]), int(row["year_to"])
     if not 1 <= year_from <= year_to <= 20:
         raise rules.RuleDataError(f"{row['id']}: patent years must run within 1–20")
@@ -104,7 +115,7 @@ def parse_fee(row: Mapping[str, str]) -> FeeRow:
         grace_months=None,
         filed_from=_day(row["filed_from"]),
         filed_until=_day(row["filed_until"]),
-        confidence=row["confidence"],
+        confidence=_confidence(row),
         source_zh=row["source_zh"],
         source_en=row["source_en"],
         year_from=year_from,
@@ -114,7 +125,7 @@ def parse_fee(row: Mapping[str, str]) -> FeeRow:
 
 
 @dataclass(frozen=True)
-class ReductionRow:
+class ReductionRow(_Sourced):
     """A fee reduction (费减): the share of the annual fees waived for the patent years from
     the year of grant, for fees falling due in a span of days."""
 
@@ -129,20 +140,10 @@ class ReductionRow:
     source_en: str
 
     def covers(self, reduction: str, due_on: date) -> bool:
-        if reduction != self.reduction:
-            return False
-        if self.due_from and due_on < self.due_from:
-            return False
-        return not (self.due_until and due_on > self.due_until)
-
-    def source(self, language: str | None = None) -> str:
-        chosen = language or current_language.get()
-        return self.source_en if chosen == "en" else self.source_zh
+        return reduction == self.reduction and _within(due_on, self.due_from, self.due_until)
 
 
 def parse_reduction(row: Mapping[str, str]) -> ReductionRow:
-    if row["confidence"] not in ("C", "S", "U"):
-        raise rules.RuleDataError(f"{row['id']}: confidence must be C, S or U")
     if row["reduction"] not in REDUCTION_KINDS:
         raise rules.RuleDataError(f"{row['id']}: reduction must be one of {REDUCTION_KINDS}")
     percent = Decimal(row["percent"])
@@ -158,7 +159,7 @@ def parse_reduction(row: Mapping[str, str]) -> ReductionRow:
         years_from_grant=years,
         due_from=_day(row["due_from"]),
         due_until=_day(row["due_until"]),
-        confidence=row["confidence"],
+        confidence=_confidence(row),
         source_zh=row["source_zh"],
         source_en=row["source_en"],
     )
