@@ -200,6 +200,30 @@ def ledger(database: Any) -> Ledger:
     return build_ledger(database)
 
 
+def test_a_notice_of_loss_of_rights_opens_the_restoration_period(
+    database: Any, ledger: Ledger
+) -> None:
+    restore = next(r for r in deadline_rules.builtin_book().periods if r.id == "PIR-6-RESTORE")
+    assert restore.confidence == "C"  # read in Implementing Rules Art. 6(2)
+    with database.unit_of_work() as session:
+        lost = office_actions.add_office_action(
+            session, ledger.asset, {"kind": "loss-of-rights", "issued_on": "2025-02-10"}
+        )
+        other = office_actions.add_office_action(
+            session, ledger.asset, {"kind": "correction", "issued_on": "2025-02-10"}
+        )
+        assert lost.due_estimated and lost.due_on == rules.add_months(
+            date(2025, 2, 10), restore.months
+        )
+        ids = {lost.id: "PIR-6-RESTORE", other.id: deadline_rules.OTHER_RESPONSE_RULE}
+    with database.unit_of_work(write=False) as session:
+        found = deadlines.upcoming(session, date(2025, 2, 10), 400)
+    named = {d.office_action_id: d.rule_id for d in found if d.kind == "office-action"}
+    assert named == ids  # each estimated day names the rule whose period made it
+    restoration = next(d for d in found if d.office_action_id == lost.id)
+    assert not restoration.unconfirmed and "第六条" in restoration.source("zh")
+
+
 def test_office_actions_are_due_until_answered(database: Any, ledger: Ledger) -> None:
     with database.unit_of_work() as session:
         action = office_actions.add_office_action(

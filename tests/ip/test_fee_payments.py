@@ -269,6 +269,8 @@ def test_the_asset_page_warns_of_a_lapse(database: Any, app: Any, ledger: Ledger
     auth.sign_in(officer, "ip-officer-a")
     page = officer.get(f"/ip/assets/{asset_id}", params={"lang": "en"})
     assert 'id="fee-lapsed-warning"' in page.text and 'data-state="lapsed"' in page.text
+    # the way on: the office's notice opens the restoration period, and the form offers it
+    assert "notice of loss of rights" in page.text and 'value="loss-of-rights"' in page.text
 
 
 def test_the_commands_record_a_payment_and_mark_grace(

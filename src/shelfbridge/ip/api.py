@@ -246,7 +246,9 @@ class IncomeIn(_Body):
 
 class OfficeActionIn(_Body):
     kind: str | None = Field(
-        None, description="first-examination, examination, correction or other"
+        None,
+        description="first-examination, examination, correction, loss-of-rights (a notice of "
+        "loss of rights: restoration may be requested within 2 months) or other",
     )
     issued_on: Day | None = None
     due_on: Day | None = Field(None, description="As on the notice (default: the usual period)")

@@ -22,6 +22,9 @@ FEES_FILE = "patent_annual_fees.csv"
 RULES_FILE = "patent_deadline_rules.csv"
 REDUCTIONS_FILE = "patent_fee_reductions.csv"
 REDUCTION_KINDS = ("sole", "joint")
+#: the rule giving the usual period of an office action's kind, when the notice names none
+RESPONSE_RULES = {"first-examination": "OA-FIRST-INV", "loss-of-rights": "PIR-6-RESTORE"}
+OTHER_RESPONSE_RULE = "OA-OTHER"
 
 
 class _Sourced:
@@ -219,6 +222,15 @@ class DeadlineBook:
             if row.covers(patent_type, filed_on) and row.year_from <= year <= row.year_to:
                 return row
         return None
+
+    def response_period(self, kind: str, patent_type: str) -> PeriodRule | None:
+        """The usual period to answer an office action of ``kind`` (a key of
+        ``models.OFFICE_ACTION_KINDS``), for when the notice names no day."""
+        wanted = RESPONSE_RULES.get(kind, OTHER_RESPONSE_RULE)
+        rule = next((r for r in self.periods if r.id == wanted), None)
+        if rule is not None and rule.covers(patent_type, None):
+            return rule
+        return self.period("office-action", patent_type)
 
     def payable(
         self, fee: FeeRow, reduction: str, patent_year: int, grant_year: int, due_on: date

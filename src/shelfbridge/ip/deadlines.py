@@ -25,7 +25,9 @@ says so. Everything except office actions is computed from an asset's dates, nev
   one's priority, 12 months (6 for designs) from the earliest priority or the filing day.
 - **PCT national phase** (Implementing Rules Art. 120): 30 months from the priority date of an
   international application (32 with the grace fee), for China; other offices vary.
-- **office action**: the day named on the notice, or the usual period when none is given.
+- **office action**: the day named on the notice, or the usual period of its kind when none is
+  given; a notice of loss of rights (a lapse among them) opens the 2 months in which restoration
+  may be requested (Implementing Rules Art. 6(2)).
 - **reward on grant** (Implementing Rules Art. 93; Art. 77 before 2024): the default reward to
   the inventors, within 3 months of the grant.
 
@@ -239,7 +241,8 @@ def asset_deadlines(
     for action in office_actions:
         if action.responded_on is None and start <= action.due_on <= end:
             action_type = PATENT_TYPE_OF.get(asset.kind, "invention")
-            rule = book.period("office-action", action_type) if action.due_estimated else None
+            # the rule named is the one whose period made an estimated day
+            rule = book.response_period(action.kind, action_type) if action.due_estimated else None
             found.append(
                 Deadline(
                     due_on=action.due_on,

@@ -265,6 +265,7 @@ OFFICE_ACTION_KINDS: dict[str, str] = {
     "first-examination": N_("first examination opinion"),
     "examination": N_("further examination opinion"),
     "correction": N_("notice to make corrections"),
+    "loss-of-rights": N_("notice of loss of rights (restoration request)"),
     "other": N_("other notice with a time limit"),
 }
 

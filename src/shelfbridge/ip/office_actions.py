@@ -49,10 +49,7 @@ def add_office_action(session: Session, asset_id: int, raw: Mapping[str, Any]) -
     estimated = False
     if due_on is None and issued_on is not None and kind is not None:
         patent_type = PATENT_TYPE_OF.get(asset.kind, "invention")
-        wanted = "OA-FIRST-INV" if kind == "first-examination" else "OA-OTHER"
-        rule = next((r for r in builtin_book().periods if r.id == wanted), None)
-        if rule is None or not rule.covers(patent_type, None):
-            rule = builtin_book().period("office-action", patent_type)
+        rule = builtin_book().response_period(kind, patent_type)
         if rule is None:
             fields.problem("due_on", N_("Give the day the answer is due."))
         else:
