@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -73,3 +74,19 @@ def build_ledger(database: Any, *, region: str = "110000") -> Ledger:
         )
         asset_id = asset.id
     return Ledger(ids["a"], ids["b"], person_id, actors, asset_id)
+
+
+def granted_patent(
+    database: Any, ledger: Ledger, filed_on: date, granted_on: date, **fields: Any
+) -> int:
+    """An invention patent of university A, granted, entered by its officer: its id."""
+    with acting_as(ledger.actors["officer_a"]), database.unit_of_work() as session:
+        asset = factories.ip_asset(
+            session,
+            ledger.org_a,
+            filed_on=filed_on.isoformat(),
+            status="granted",
+            granted_on=granted_on.isoformat(),
+            **fields,
+        )
+        return int(asset.id)

@@ -19,7 +19,7 @@ from shelfbridge.ip.fee_models import IpFeePayment
 from shelfbridge.ip.models import IpAsset
 from shelfbridge.ip.rules import add_months
 from tests import auth, factories
-from tests.ip.ledger_support import Ledger, acting_as, build_ledger
+from tests.ip.ledger_support import Ledger, acting_as, build_ledger, granted_patent
 
 TODAY = date.today()
 DUE_7 = add_months(TODAY, 1)  # patent year 7 falls due a month from now
@@ -34,15 +34,7 @@ def ledger(database: Any) -> Ledger:
 
 @pytest.fixture
 def patent(database: Any, ledger: Ledger) -> int:
-    with acting_as(ledger.actors["officer_a"]), database.unit_of_work() as session:
-        asset = factories.ip_asset(
-            session,
-            ledger.org_a,
-            filed_on=FILED.isoformat(),
-            status="granted",
-            granted_on=GRANTED.isoformat(),
-        )
-        return int(asset.id)
+    return granted_patent(database, ledger, FILED, GRANTED)
 
 
 def _full_fee(year: int) -> Decimal:

@@ -18,7 +18,7 @@ from shelfbridge.ip.deadline_rules import ReductionRow
 from shelfbridge.ip.models import IpAsset
 from shelfbridge.ip.rules import RuleDataError, add_months
 from tests import auth, factories
-from tests.ip.ledger_support import Ledger, acting_as, build_ledger
+from tests.ip.ledger_support import Ledger, acting_as, build_ledger, granted_patent
 
 TODAY = date.today()
 DUE_7 = add_months(TODAY, 1)  # patent year 7 falls due a month from now
@@ -33,16 +33,7 @@ def ledger(database: Any) -> Ledger:
 
 
 def _patent(database: Any, ledger: Ledger, **fields: Any) -> int:
-    with acting_as(ledger.actors["officer_a"]), database.unit_of_work() as session:
-        asset = factories.ip_asset(
-            session,
-            ledger.org_a,
-            filed_on=FILED.isoformat(),
-            status="granted",
-            granted_on=GRANTED.isoformat(),
-            **fields,
-        )
-        return int(asset.id)
+    return granted_patent(database, ledger, FILED, GRANTED, **fields)
 
 
 def _row(kind: str, due_on: date) -> ReductionRow:
@@ -130,7 +121,8 @@ def test_payable_reduces_only_the_years_from_the_grant_year_the_row_covers() -> 
     before = BOOK.payable(fee, "joint", grant_year - 1, grant_year, due)
     none = BOOK.payable(fee, "none", grant_year, grant_year, due)
     assert inside.reduction == row and inside.amount == fee.fee * (100 - row.percent) / 100
-    assert inside.full == fee.fee and inside.unconfirmed == (row.confidence == "U")
+    assert inside.full == fee.fee and inside.rule_ids == f"{fee.id}+{row.id}"
+    assert inside.unconfirmed == ("U" in (fee.confidence, row.confidence))
     for untouched in (after, before, none):
         assert (untouched.amount, untouched.reduction) == (fee.fee, None)
 
@@ -143,10 +135,11 @@ def test_a_reduced_patent_shows_the_reduced_fee_beside_the_full_one(
     (year_7, year_8) = _annual(database, ledger, TODAY)
     full, kept = _reduced(7, "sole", year_7.due_on)
     assert (year_7.patent_year, year_7.amount, year_7.full_amount) == (7, kept, full)
-    assert year_7.reduction_rule_id == _row("sole", year_7.due_on).id and year_7.unconfirmed
+    assert year_7.reduction == _row("sole", year_7.due_on) and year_7.unconfirmed
     shown = deadlines.as_dict(year_8)
     assert shown["amount"] == f"{_reduced(8, 'sole', year_8.due_on)[1]:.2f}"
-    assert shown["reduction_percent"] == f"{_row('sole', year_8.due_on).percent:.2f}"
+    assert Decimal(shown["reduction_percent"]) == _row("sole", year_8.due_on).percent
+    assert shown["reduction_rule"] == _row("sole", year_8.due_on).id
 
 
 def test_the_years_past_the_reduction_pay_the_full_fee(database: Any, ledger: Ledger) -> None:
@@ -161,7 +154,7 @@ def test_the_years_past_the_reduction_pay_the_full_fee(database: Any, ledger: Le
     by_year = {d.patent_year: d for d in found if d.kind == "annual-fee"}
     assert by_year[last_reduced].full_amount is not None
     following = by_year[last_reduced + 1]
-    assert following.full_amount is None and following.reduction_rule_id is None
+    assert following.full_amount is None and following.reduction is None
     assert following.amount == _reduced(last_reduced + 1, "sole", following.due_on)[0]
 
 

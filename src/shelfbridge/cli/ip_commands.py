@@ -130,8 +130,8 @@ def _deadline_table(upcoming: list[Any], first: date, days: int) -> None:
         data = deadlines.as_dict(item)
         amount = f"¥{Decimal(data['amount']):,.2f}" if data["amount"] else ""
         if data["full_amount"]:
-            percent = f"{Decimal(data['reduction_percent']).normalize():f}"
             full = f"¥{Decimal(data['full_amount']):,.2f}"
+            percent = data["reduction_percent"]
             reduced = _("(fee reduction {percent}% of {amount})", percent=percent, amount=full)
             amount = f"{amount} {reduced}"
         if data["late_fee"]:

@@ -172,13 +172,23 @@ def parse_reduction(row: Mapping[str, str]) -> ReductionRow:
 class Payable:
     """What the office expects for one patent year: the schedule's fee, less a reduction."""
 
+    row: FeeRow  # the schedule's row
     amount: Decimal
-    full: Decimal  # the schedule's fee: a late fee is a share of it, reduced or not
     reduction: ReductionRow | None  # the reduction applied, if one was
 
     @property
+    def full(self) -> Decimal:
+        """The schedule's fee: a late fee is a share of it, reduced or not."""
+        return self.row.fee
+
+    @property
     def unconfirmed(self) -> bool:
-        return self.reduction is not None and self.reduction.confidence == "U"
+        return any(r.confidence == "U" for r in (self.row, self.reduction) if r is not None)
+
+    @property
+    def rule_ids(self) -> str:
+        """The schedule's row, and the reduction's after a "+"."""
+        return "+".join(r.id for r in (self.row, self.reduction) if r is not None)
 
 
 @dataclass(frozen=True)
@@ -239,9 +249,9 @@ class DeadlineBook:
         (a key of ``models.FEE_REDUCTIONS``) and granted in patent year ``grant_year``."""
         row = next((r for r in self.reductions if r.covers(reduction, due_on)), None)
         if row is None or not grant_year <= patent_year < grant_year + row.years_from_grant:
-            return Payable(fee.fee, fee.fee, None)
+            return Payable(fee, fee.fee, None)
         kept = fee.fee * (100 - row.percent) / 100
-        return Payable(kept.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), fee.fee, row)
+        return Payable(fee, kept.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), row)
 
     def term_years(self, patent_type: str, filed_on: date) -> int | None:
         rule = self.period("term", patent_type, filed_on)

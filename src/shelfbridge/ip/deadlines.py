@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session, selectinload
 from shelfbridge.core.errors import BadRequest
 from shelfbridge.core.i18n import N_, current_language, translate
 from shelfbridge.ip import repository, rules
-from shelfbridge.ip.deadline_rules import DeadlineBook, PeriodRule, builtin_book
+from shelfbridge.ip.deadline_rules import DeadlineBook, PeriodRule, ReductionRow, builtin_book
 from shelfbridge.ip.fee_models import IpFeePayment
 from shelfbridge.ip.models import (
     PATENT_TYPE_OF,
@@ -97,10 +97,9 @@ class Deadline:
     reference: str | None = None
     state: str | None = None  # a key of STATES, for an annual fee past its due day
     late_fee: Decimal | None = None  # owed on the first day of the window
-    # an annual fee under a fee reduction (费减): the schedule's fee and the share waived
+    # an annual fee under a fee reduction (费减): the schedule's fee and the reduction's row
     full_amount: Decimal | None = None
-    reduction_percent: Decimal | None = None
-    reduction_rule_id: str | None = None
+    reduction: ReductionRow | None = None
 
     @property
     def uid(self) -> str:
@@ -188,8 +187,6 @@ def _annual_fees(
         fee = book.fee(patent_type, year, asset.filed_on)
         rule: PeriodRule | None = fee or grace
         payable = book.payable(fee, asset.fee_reduction, year, granted, due) if fee else None
-        unconfirmed = fee is None or fee.confidence == "U" or bool(payable and payable.unconfirmed)
-        reduced = payable.reduction if payable else None
         item = Deadline(
             due_on=due,
             kind="annual-fee",
@@ -198,10 +195,9 @@ def _annual_fees(
             grace_until=grace_until,
             state=state,
             late_fee=late_fee(payable.full, due, start) if payable and state == "grace" else None,
-            full_amount=payable.full if reduced and payable else None,
-            reduction_percent=reduced.percent if reduced else None,
-            reduction_rule_id=reduced.id if reduced else None,
-            **{**_base(asset, rule), "unconfirmed": unconfirmed},
+            full_amount=payable.full if payable and payable.reduction else None,
+            reduction=payable.reduction if payable else None,
+            **{**_base(asset, rule), "unconfirmed": payable is None or payable.unconfirmed},
         )
         if state == "lapsed":
             # The patent ended with the first year left unpaid; later years are moot.
@@ -379,7 +375,7 @@ def as_dict(deadline: Deadline) -> dict[str, Any]:
         "owner_org_id": deadline.owner_org_id,
         "owner_name": deadline.owner_name,
         "patent_year": deadline.patent_year,
-        "amount": f"{deadline.amount:.2f}" if deadline.amount is not None else None,
+        "amount": _money(deadline.amount),
         "grace_until": deadline.grace_until.isoformat() if deadline.grace_until else None,
         "reference": deadline.reference,
         "rule": deadline.rule_id,
@@ -387,12 +383,17 @@ def as_dict(deadline: Deadline) -> dict[str, Any]:
         "unconfirmed": deadline.unconfirmed,
         "state": deadline.state,
         "state_label": translate(STATES[deadline.state]) if deadline.state else None,
-        "late_fee": f"{deadline.late_fee:.2f}" if deadline.late_fee is not None else None,
+        "late_fee": _money(deadline.late_fee),
         # under a fee reduction (费减): the schedule's fee, the share waived and its rule
         "full_amount": _money(deadline.full_amount),
-        "reduction_percent": _money(deadline.reduction_percent),
-        "reduction_rule": deadline.reduction_rule_id,
+        "reduction_percent": reduction_percent(deadline),
+        "reduction_rule": deadline.reduction.id if deadline.reduction else None,
     }
+
+
+def reduction_percent(deadline: Deadline) -> str | None:
+    """The share of the fee waived, as people write it ("85", "70")."""
+    return f"{deadline.reduction.percent.normalize():f}" if deadline.reduction else None
 
 
 def _money(value: Decimal | None) -> str | None:

@@ -104,7 +104,6 @@ def fee_terms(asset: IpAsset, year: int, fields: Fields | None = None) -> FeeTer
             grace_until = rules.add_months(due, grace.grace_months)
     fee = book.fee(patent_type, year, filed_on)
     payable = book.payable(fee, asset.fee_reduction, year, first, due) if fee else None
-    rule_ids = [r.id for r in (fee, payable.reduction if payable else None) if r is not None]
     return FeeTerms(
         patent_year=year,
         due_on=due,
@@ -112,8 +111,8 @@ def fee_terms(asset: IpAsset, year: int, fields: Fields | None = None) -> FeeTer
         grace_until=grace_until,
         expected_fee=payable.amount if payable else None,
         full_fee=payable.full if payable else None,
-        fee_rule_id="+".join(rule_ids) or None,
-        unconfirmed=fee is None or fee.confidence == "U" or bool(payable and payable.unconfirmed),
+        fee_rule_id=payable.rule_ids if payable else None,
+        unconfirmed=payable is None or payable.unconfirmed,
     )
 
 

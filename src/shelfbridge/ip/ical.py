@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from shelfbridge.core.i18n import N_, translate
-from shelfbridge.ip.deadlines import Deadline
+from shelfbridge.ip.deadlines import Deadline, reduction_percent
 
 PRODUCT = "-//Shelfbridge//IP deadlines//EN"
 REMIND_DAYS = 14
@@ -56,11 +56,10 @@ def _description(deadline: Deadline) -> str:
     parts = [f"{deadline.owner_name} · {deadline.asset_external_id}"]
     if deadline.amount is not None:
         parts.append(translate(N_("Amount: ¥{amount}")).format(amount=f"{deadline.amount:,.2f}"))
-    if deadline.full_amount is not None and deadline.reduction_percent is not None:
+    if deadline.full_amount is not None:
         parts.append(
             translate(N_("(fee reduction {percent}% of {amount})")).format(
-                percent=f"{deadline.reduction_percent.normalize():f}",
-                amount=f"¥{deadline.full_amount:,.2f}",
+                percent=reduction_percent(deadline), amount=f"¥{deadline.full_amount:,.2f}"
             )
         )
     if deadline.grace_until is not None:

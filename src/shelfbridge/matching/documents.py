@@ -246,21 +246,23 @@ def _people(session: Session, ids: list[int]) -> list[MatchDocument]:
     related = _public_results_of_people(session, ids)
     documents = []
     for row in session.execute(statement):
-        ident = int(row[0])
-        rank = " ".join(p for p in (_label(v.TITLES, row[2]), _label(v.DEGREES, row[3])) if p)
-        body = "\n".join(p for p in (row[6] or "", rank, *related.get(ident, [])) if p)
+        ident = int(row.id)
+        rank = " ".join(
+            p for p in (_label(v.TITLES, row.title), _label(v.DEGREES, row.degree)) if p
+        )
+        body = "\n".join(p for p in (row.profile or "", rank, *related.get(ident, [])) if p)
         documents.append(
             MatchDocument(
                 target=Target.PEOPLE,
                 record_id=ident,
-                external_id=str(row[1]),
+                external_id=str(row.external_id),
                 title="",  # the name is not matched text
                 body=body,
-                keywords=_keywords(row[4]),
+                keywords=_keywords(row.expertise),
                 attributes=MatchAttributes(
-                    region_code=row[7],
-                    org_kind=row[8],
-                    owner_org_id=row[5],
+                    region_code=row.region_code,  # the employer's
+                    org_kind=row.kind,  # the employer's
+                    owner_org_id=row.organization_id,
                 ),
             )
         )
