@@ -107,3 +107,21 @@ def test_an_officer_records_a_fee_reduction_and_the_fees_follow(tabs: Any, datab
     expect(officer.locator("#asset-fee-reduction")).to_have_text("已获费减（单一权利人）")
     expect(officer.locator("tr[data-kind=annual-fee]").first).to_contain_text("已减缴")
     expect(officer.locator("#field-fee_reduction")).to_have_value("sole")
+
+
+def test_an_officer_records_a_posted_notice_and_its_period_runs_from_the_presumed_receipt(
+    tabs: Any, database: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    ledger: Ledger = build_ledger(database)
+    officer = tabs("ip-officer-a")
+    officer.goto(f"/ip/assets/{ledger.asset}")
+    form = officer.locator("#office-action-form")
+    form.locator("select[name=kind]").select_option("examination")
+    form.locator("input[name=issued_on]").fill("2025-01-31")
+    form.locator("select[name=delivery]").select_option("post")
+    form.locator("button[type=submit]").click()
+    row = officer.locator("#office-actions tr[data-delivery=post]")
+    expect(row.locator("td.received")).to_contain_text("2025-02-15")
+    expect(row.locator("td.received")).to_contain_text("推定")

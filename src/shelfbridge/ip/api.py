@@ -250,8 +250,20 @@ class OfficeActionIn(_Body):
         description="first-examination, examination, correction, loss-of-rights (a notice of "
         "loss of rights: restoration may be requested within 2 months) or other",
     )
-    issued_on: Day | None = None
-    due_on: Day | None = Field(None, description="As on the notice (default: the usual period)")
+    issued_on: Day | None = Field(None, description="The day the office sent the notice")
+    delivery: str | None = Field(
+        None,
+        description="How it reached you: electronic (the default), post (presumed received 15 "
+        "days after it was sent), hand or announcement (served 1 month after it); "
+        "Implementing Rules Art. 4",
+    )
+    received_on: Day | None = Field(
+        None, description="The day you received it, when you can show it (default: as presumed)"
+    )
+    due_on: Day | None = Field(
+        None,
+        description="As on the notice (default: the usual period from the day it was received)",
+    )
     reference: str | None = None
     note: str | None = None
 

@@ -1,17 +1,18 @@
 """The deadline rules as data: the CNIPA annual-fee schedule by patent type and patent year
 (``reference/patent_annual_fees.csv``), the periods, grace periods and terms
-(``reference/patent_deadline_rules.csv``), and the fee reductions (费减,
-``reference/patent_fee_reductions.csv``), each row with its source and a confidence mark
-(C confirmed, S secondary, U unconfirmed), read once and checked as they are read: a patent
-year priced twice, two reductions of the same fees, a fee not exact to the fen or an unknown
-patent type stops the load.
+(``reference/patent_deadline_rules.csv``), the fee reductions (费减,
+``reference/patent_fee_reductions.csv``) and the day a notice of the office counts as
+received by how it was delivered (``reference/patent_service_rules.csv``), each row with its
+source and a confidence mark (C confirmed, S secondary, U unconfirmed), read once and checked
+as they are read: a patent year priced twice, two reductions of the same fees, a way of
+delivery ruled twice, a fee not exact to the fen or an unknown patent type stops the load.
 ``ip/deadlines.py`` computes an asset's deadlines from them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
@@ -21,6 +22,7 @@ from shelfbridge.ip import rules
 FEES_FILE = "patent_annual_fees.csv"
 RULES_FILE = "patent_deadline_rules.csv"
 REDUCTIONS_FILE = "patent_fee_reductions.csv"
+SERVICE_FILE = "patent_service_rules.csv"
 REDUCTION_KINDS = ("sole", "joint")
 #: the rule giving the usual period of an office action's kind, when the notice names none
 RESPONSE_RULES = {"first-examination": "OA-FIRST-INV", "loss-of-rights": "PIR-6-RESTORE"}
@@ -169,6 +171,38 @@ def parse_reduction(row: Mapping[str, str]) -> ReductionRow:
 
 
 @dataclass(frozen=True)
+class ServiceRule(_Sourced):
+    """When a notice of the office counts as received (served), by how it was delivered: so
+    many days and months after the day it was sent (Implementing Rules Art. 4)."""
+
+    id: str
+    delivery: str  # a key of models.OFFICE_ACTION_DELIVERIES
+    days: int
+    months: int
+    confidence: str
+    source_zh: str
+    source_en: str
+
+    def received(self, sent_on: date) -> date:
+        return rules.add_months(sent_on, self.months) + timedelta(days=self.days)
+
+
+def parse_service(row: Mapping[str, str]) -> ServiceRule:
+    days, months = int(row["days"]), int(row["months"])
+    if not (0 <= days <= 60 and 0 <= months <= 12):
+        raise rules.RuleDataError(f"{row['id']}: days must be 0–60 and months 0–12")
+    return ServiceRule(
+        id=row["id"],
+        delivery=row["delivery"],
+        days=days,
+        months=months,
+        confidence=_confidence(row),
+        source_zh=row["source_zh"],
+        source_en=row["source_en"],
+    )
+
+
+@dataclass(frozen=True)
 class Payable:
     """What the office expects for one patent year: the schedule's fee, less a reduction."""
 
@@ -196,8 +230,16 @@ class DeadlineBook:
     periods: tuple[PeriodRule, ...]
     fees: tuple[FeeRow, ...]
     reductions: tuple[ReductionRow, ...] = ()
+    services: tuple[ServiceRule, ...] = ()
 
     def __post_init__(self) -> None:
+        ruled: dict[str, str] = {}
+        for service in self.services:
+            if service.delivery in ruled:
+                raise rules.RuleDataError(
+                    f"{ruled[service.delivery]} and {service.id} both rule {service.delivery}"
+                )
+            ruled[service.delivery] = service.id
         for kind in REDUCTION_KINDS:
             spans = sorted(
                 (r.due_from or date.min, r.due_until or date.max, r.id)
@@ -242,6 +284,11 @@ class DeadlineBook:
             return rule
         return self.period("office-action", patent_type)
 
+    def service(self, delivery: str) -> ServiceRule | None:
+        """The rule of the day a notice delivered so (a key of
+        ``models.OFFICE_ACTION_DELIVERIES``) counts as received."""
+        return next((r for r in self.services if r.delivery == delivery), None)
+
     def payable(
         self, fee: FeeRow, reduction: str, patent_year: int, grant_year: int, due_on: date
     ) -> Payable:
@@ -266,4 +313,5 @@ def builtin_book() -> DeadlineBook:
         tuple(parse_period(row) for row in read_reference_csv(RULES_FILE)),
         tuple(parse_fee(row) for row in read_reference_csv(FEES_FILE)),
         tuple(parse_reduction(row) for row in read_reference_csv(REDUCTIONS_FILE)),
+        tuple(parse_service(row) for row in read_reference_csv(SERVICE_FILE)),
     )

@@ -26,8 +26,9 @@ says so. Everything except office actions is computed from an asset's dates, nev
 - **PCT national phase** (Implementing Rules Art. 120): 30 months from the priority date of an
   international application (32 with the grace fee), for China; other offices vary.
 - **office action**: the day named on the notice, or the usual period of its kind when none is
-  given; a notice of loss of rights (a lapse among them) opens the 2 months in which restoration
-  may be requested (Implementing Rules Art. 6(2)).
+  given, from the day the notice was received (shown, or presumed by how it was delivered:
+  Implementing Rules Art. 4); a notice of loss of rights (a lapse among them) opens the 2
+  months in which restoration may be requested (Implementing Rules Art. 6(2)).
 - **reward on grant** (Implementing Rules Art. 93; Art. 77 before 2024): the default reward to
   the inventors, within 3 months of the grant.
 

@@ -308,6 +308,7 @@ def _assets(session: Session, counts: dict[str, int]) -> dict[str, int]:
         {
             "kind": "first-examination",
             "issued_on": (today - timedelta(days=60)).isoformat(),
+            "delivery": "post",  # the period runs from the presumed receipt (Art. 4)
             "reference": "OA-DEMO-003-1（示例）",
         },
     )

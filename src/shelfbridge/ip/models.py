@@ -269,6 +269,15 @@ OFFICE_ACTION_KINDS: dict[str, str] = {
     "other": N_("other notice with a time limit"),
 }
 
+#: how a notice reached the party, which decides the day its period starts from
+#: (Implementing Rules Art. 4; the days are data, ``reference/patent_service_rules.csv``)
+OFFICE_ACTION_DELIVERIES: dict[str, str] = {
+    "electronic": N_("electronically (received the day it was sent)"),
+    "post": N_("by post (presumed received 15 days after it was sent)"),
+    "hand": N_("handed over (received the day it was sent)"),
+    "announcement": N_("by public announcement (served 1 month after it)"),
+}
+
 
 class IpOfficeAction(Timestamps, Base):
     """A notice of the patent office that must be answered by a day (migration 0007)."""
@@ -285,6 +294,12 @@ class IpOfficeAction(Timestamps, Base):
     )
     kind: Mapped[str] = mapped_column(String(30))
     issued_on: Mapped[date] = mapped_column(Date)
+    # how the notice reached the party, and the day it did when the party can show it (else
+    # the day it counts as received follows from the delivery: migration 0015)
+    delivery: Mapped[str] = mapped_column(
+        String(14), default="electronic", server_default="electronic"
+    )
+    received_on: Mapped[date | None] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date, index=True)
     # True when due_on was computed from the usual period (unconfirmed), not read on the notice
     due_estimated: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,7 +1,10 @@
 """Notices of the patent office (审查意见通知书 and the like) on a unit's IP assets, and their
 answers. The due day is the one on the notice, or else the usual period for its kind from
-``reference/patent_deadline_rules.csv`` (unconfirmed there, so marked as estimated); the
-deadlines (``ip/deadlines.py``) list the notices still unanswered. Never commits.
+``reference/patent_deadline_rules.csv`` (marked as estimated), counted from the day the notice
+was received: the day the party shows, or else the day it counts as received by how it was
+delivered (a posted notice 15 days after it was sent, Implementing Rules Art. 4;
+``reference/patent_service_rules.csv``). The deadlines (``ip/deadlines.py``) list the notices
+still unanswered. Never commits.
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ from shelfbridge.core.i18n import N_
 from shelfbridge.ip import repository, rules
 from shelfbridge.ip.deadline_rules import builtin_book
 from shelfbridge.ip.inputs import Fields
-from shelfbridge.ip.models import OFFICE_ACTION_KINDS, PATENT_TYPE_OF, IpOfficeAction
+from shelfbridge.ip.models import (
+    OFFICE_ACTION_DELIVERIES,
+    OFFICE_ACTION_KINDS,
+    PATENT_TYPE_OF,
+    IpOfficeAction,
+)
 from shelfbridge.ip.service import require_manager
 
 
@@ -33,7 +41,8 @@ def office_actions_of(session: Session, asset_id: int) -> list[IpOfficeAction]:
 
 def add_office_action(session: Session, asset_id: int, raw: Mapping[str, Any]) -> IpOfficeAction:
     """A notice of the patent office on one of the unit's assets. Without ``due_on`` the due
-    day is the usual period for its kind (unconfirmed, marked as estimated)."""
+    day is the usual period for its kind from the day the notice was received (marked as
+    estimated)."""
     asset = repository.get_asset(session, asset_id)
     if asset is None:
         raise NotFound("ip_assets")
@@ -41,19 +50,24 @@ def add_office_action(session: Session, asset_id: int, raw: Mapping[str, Any]) -
     fields = Fields(raw)
     kind = fields.choice("kind", OFFICE_ACTION_KINDS, required=True)
     issued_on = fields.day("issued_on", required=True)
+    delivery = fields.choice("delivery", OFFICE_ACTION_DELIVERIES) or "electronic"
+    received_on = fields.day("received_on")
     due_on = fields.day("due_on")
     reference = fields.text("reference", max_length=60)
     note = fields.text("note", max_length=300)
     if issued_on and due_on and due_on < issued_on:
         fields.problem("due_on", N_("The answer is due after the notice is issued."))
+    if issued_on and received_on and received_on < issued_on:
+        fields.problem("received_on", N_("A notice is received on or after the day it was sent."))
     estimated = False
     if due_on is None and issued_on is not None and kind is not None:
         patent_type = PATENT_TYPE_OF.get(asset.kind, "invention")
         rule = builtin_book().response_period(kind, patent_type)
+        start = received_on or received_day(delivery, issued_on)
         if rule is None:
             fields.problem("due_on", N_("Give the day the answer is due."))
         else:
-            due_on, estimated = rules.add_months(issued_on, rule.months), True
+            due_on, estimated = rules.add_months(start, rule.months), True
     fields.done()
     assert kind and issued_on and due_on
     action = IpOfficeAction(
@@ -61,6 +75,8 @@ def add_office_action(session: Session, asset_id: int, raw: Mapping[str, Any]) -
         asset_id=asset.id,
         kind=kind,
         issued_on=issued_on,
+        delivery=delivery,
+        received_on=received_on,
         due_on=due_on,
         due_estimated=estimated,
         reference=reference,
@@ -69,6 +85,13 @@ def add_office_action(session: Session, asset_id: int, raw: Mapping[str, Any]) -
     session.add(action)
     session.flush()
     return action
+
+
+def received_day(delivery: str, sent_on: date) -> date:
+    """The day a notice sent on ``sent_on`` counts as received when the party shows no other
+    (Implementing Rules Art. 4): ``sent_on`` itself for a way of delivery the rules omit."""
+    rule = builtin_book().service(delivery)
+    return rule.received(sent_on) if rule is not None else sent_on
 
 
 def respond_office_action(session: Session, action_id: int, on: date) -> IpOfficeAction:

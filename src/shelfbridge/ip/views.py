@@ -20,6 +20,7 @@ from shelfbridge.ip.models import (
     DISTRIBUTION_STATUSES,
     FEE_REDUCTIONS,
     LICENCE_SCOPES,
+    OFFICE_ACTION_DELIVERIES,
     OFFICE_ACTION_KINDS,
     PAYMENT_MODES,
     PRICE_MODES,
@@ -30,6 +31,7 @@ from shelfbridge.ip.models import (
     IpOfficeAction,
     RewardPolicy,
 )
+from shelfbridge.ip.office_actions import received_day
 from shelfbridge.ip.service import allowed_transitions
 
 
@@ -93,6 +95,11 @@ def office_action(record: IpOfficeAction) -> dict[str, Any]:
         "kind": record.kind,
         "kind_label": _label(OFFICE_ACTION_KINDS, record.kind),
         "issued_on": _day(record.issued_on),
+        "delivery": record.delivery,
+        "delivery_label": _label(OFFICE_ACTION_DELIVERIES, record.delivery),
+        # the day the period runs from: as shown by the party, else as the rules presume it
+        "received_on": _day(record.received_on or received_day(record.delivery, record.issued_on)),
+        "received_presumed": record.received_on is None,
         "due_on": _day(record.due_on),
         "due_estimated": record.due_estimated,
         "responded_on": _day(record.responded_on),

@@ -1,0 +1,164 @@
+"""How a notice of the patent office reached the party decides the day its period runs from
+(Implementing Rules Art. 4): a posted notice counts as received 15 days after it was sent, one
+served by announcement a month after it, an electronic or handed one on the day; a day the
+party shows overrides the presumption. The rules are data, checked as they are read; bad input
+is refused and changes nothing; the API and the asset page take and show it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from shelfbridge.core.errors import ValidationFailed
+from shelfbridge.ip import deadline_rules, office_actions
+from shelfbridge.ip.models import OFFICE_ACTION_DELIVERIES, IpOfficeAction
+from shelfbridge.ip.rules import RuleDataError, add_months
+from tests import auth
+from tests.ip.ledger_support import Ledger, acting_as, build_ledger
+
+BOOK = deadline_rules.builtin_book()
+SENT = date(2025, 1, 31)  # a month end, so the announcement's month is visible
+FIRST = BOOK.response_period("first-examination", "invention")
+
+
+@pytest.fixture
+def ledger(database: Any) -> Ledger:
+    return build_ledger(database)
+
+
+def _rule(delivery: str) -> deadline_rules.ServiceRule:
+    rule = BOOK.service(delivery)
+    assert rule is not None, f"no rule for {delivery}"
+    return rule
+
+
+def _csv_row(**changes: str) -> dict[str, str]:
+    row = {
+        "id": "T-1",
+        "delivery": "post",
+        "days": "15",
+        "months": "0",
+        "confidence": "C",
+        "source_zh": "第四条",
+        "source_en": "Art. 4",
+        "note": "",
+    }
+    return {**row, **changes}
+
+
+# ---------------------------------------------------------------------------- the data
+def test_every_way_of_delivery_has_one_confirmed_rule_from_article_4() -> None:
+    assert {r.delivery for r in BOOK.services} == set(OFFICE_ACTION_DELIVERIES)
+    for rule in BOOK.services:
+        assert rule.confidence == "C" and "第四条" in rule.source("zh")
+    # the text of Art. 4 (shared/docs/laws): 满15日 after posting, 满1个月 after announcement
+    assert _rule("post").received(SENT) == date(2025, 2, 15)
+    assert _rule("announcement").received(SENT) == date(2025, 2, 28)
+    assert _rule("electronic").received(SENT) == _rule("hand").received(SENT) == SENT
+
+
+@pytest.mark.parametrize(
+    "changes", [{"days": "-1"}, {"months": "13"}, {"days": "x"}, {"confidence": "X"}]
+)
+def test_a_malformed_service_row_is_refused(changes: dict[str, str]) -> None:
+    with pytest.raises((RuleDataError, ValueError)):
+        deadline_rules.parse_service(_csv_row(**changes))
+
+
+def test_two_rules_for_one_way_of_delivery_are_refused() -> None:
+    first = deadline_rules.parse_service(_csv_row(id="A"))
+    second = deadline_rules.parse_service(_csv_row(id="B", days="10"))
+    with pytest.raises(RuleDataError, match="A and B"):
+        deadline_rules.DeadlineBook(BOOK.periods, BOOK.fees, BOOK.reductions, (first, second))
+
+
+# ---------------------------------------------------------------------------- the ledger
+def _add(database: Any, ledger: Ledger, **raw: str) -> IpOfficeAction:
+    given = {"kind": "first-examination", "issued_on": SENT.isoformat(), **raw}
+    with acting_as(ledger.actors["officer_a"]), database.unit_of_work() as session:
+        action = office_actions.add_office_action(session, ledger.asset, given)
+        session.expunge(action)
+    return action
+
+
+def test_the_estimated_day_counts_from_the_day_the_notice_counts_as_received(
+    database: Any, ledger: Ledger
+) -> None:
+    assert FIRST is not None
+    electronic = _add(database, ledger)
+    posted = _add(database, ledger, delivery="post")
+    shown = _add(database, ledger, delivery="post", received_on="2025-02-05")
+    announced = _add(database, ledger, delivery="announcement")
+    assert electronic.delivery == "electronic"  # the default: how CNIPA serves most notices
+    assert electronic.due_on == add_months(SENT, FIRST.months)
+    assert posted.due_on == add_months(SENT + timedelta(days=15), FIRST.months)
+    assert shown.due_on == add_months(date(2025, 2, 5), FIRST.months)  # the day shown wins
+    assert announced.due_on == add_months(add_months(SENT, 1), FIRST.months)
+    assert all(a.due_estimated for a in (electronic, posted, shown, announced))
+    on_the_notice = _add(database, ledger, delivery="post", due_on="2025-04-01")
+    assert (on_the_notice.due_on, on_the_notice.due_estimated) == (date(2025, 4, 1), False)
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"delivery": "fax"}, "delivery"),
+        ({"delivery": "post", "received_on": "2025-01-30"}, "received_on"),
+        ({"received_on": "31/01/2025"}, "received_on"),
+    ],
+)
+def test_bad_input_is_refused_and_changes_nothing(
+    database: Any, ledger: Ledger, raw: dict[str, str], field: str
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        _add(database, ledger, **raw)
+    assert {p.field for p in refused.value.problems} == {field}
+    with database.unit_of_work(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(IpOfficeAction)) == 0
+
+
+def test_the_api_takes_the_delivery_and_shows_the_day_received(
+    client: TestClient, ledger: Ledger
+) -> None:
+    officer = auth.bearer(auth.api_token(client, "ip-officer-a"))
+    path = f"/api/v1/ip/assets/{ledger.asset}/office-actions"
+    body = {"kind": "examination", "issued_on": SENT.isoformat(), "delivery": "post"}
+    created = client.post(path, json=body, headers=officer)
+    assert created.status_code == 201, created.text
+    shown = created.json()
+    assert (shown["delivery"], shown["received_on"], shown["received_presumed"]) == (
+        "post",
+        "2025-02-15",
+        True,
+    )
+    assert shown["delivery_label"] == "邮寄送达（自发文日起满 15 日推定收到）"
+    proven = client.post(path, json={**body, "received_on": "2025-02-03"}, headers=officer)
+    assert (proven.json()["received_on"], proven.json()["received_presumed"]) == (
+        "2025-02-03",
+        False,
+    )
+    refused = client.post(path, json={**body, "delivery": "fax"}, headers=officer)
+    assert refused.status_code == 422 and "delivery" in refused.text
+
+
+def test_the_asset_page_records_a_posted_notice(app: Any, ledger: Ledger) -> None:
+    officer = TestClient(app)
+    auth.sign_in(officer, "ip-officer-a")
+    page = officer.get(f"/ip/assets/{ledger.asset}")
+    assert 'name="delivery"' in page.text and "邮寄送达" in page.text
+    form = {"kind": "examination", "issued_on": SENT.isoformat(), "delivery": "post"}
+    done = officer.post(
+        f"/ip/assets/{ledger.asset}/office-actions",
+        data=auth.with_csrf(officer, form),
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    page = officer.get(f"/ip/assets/{ledger.asset}")
+    row = page.text.split('data-delivery="post"', 1)[1].split("</tr>", 1)[0]
+    assert "2025-02-15" in row and "推定" in row
+    english = officer.get(f"/ip/assets/{ledger.asset}", params={"lang": "en"})
+    assert "presumed" in english.text and "Received on" in english.text
