@@ -129,6 +129,9 @@ def _deadline_table(upcoming: list[Any], first: date, days: int) -> None:
     for item in upcoming:
         data = deadlines.as_dict(item)
         amount = f"¥{Decimal(data['amount']):,.2f}" if data["amount"] else ""
+        if data["fee_label"]:
+            amount = f"{data['fee_label']} {amount}"
+            amount += f" [{_('unconfirmed')}]" if data["fee_unconfirmed"] else ""
         if data["full_amount"]:
             full = f"¥{Decimal(data['full_amount']):,.2f}"
             percent = data["reduction_percent"]

@@ -1,16 +1,17 @@
 """The deadline rules as data: the CNIPA annual-fee schedule by patent type and patent year
 (``reference/patent_annual_fees.csv``), the periods, grace periods and terms
 (``reference/patent_deadline_rules.csv``), the fee reductions (费减,
-``reference/patent_fee_reductions.csv``) and the day a notice of the office counts as
-received by how it was delivered (``reference/patent_service_rules.csv``), each row with its
-source and a confidence mark (C confirmed, S secondary, U unconfirmed), read once and checked
-as they are read: a patent year priced twice, two reductions of the same fees, a way of
-delivery ruled twice, a fee not exact to the fen or an unknown patent type stops the load.
+``reference/patent_fee_reductions.csv``), the day a notice of the office counts as received
+by how it was delivered (``reference/patent_service_rules.csv``) and the office's fees other
+than annual ones (``reference/patent_office_fees.csv``), each row with its source and a
+confidence mark (C confirmed, S secondary, U unconfirmed), read once and checked as they are
+read: a patent year priced twice, two reductions of the same fees, a way of delivery or a fee
+ruled twice, a fee not exact to the fen or an unknown patent type stops the load.
 ``ip/deadlines.py`` computes an asset's deadlines from them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -23,10 +24,13 @@ FEES_FILE = "patent_annual_fees.csv"
 RULES_FILE = "patent_deadline_rules.csv"
 REDUCTIONS_FILE = "patent_fee_reductions.csv"
 SERVICE_FILE = "patent_service_rules.csv"
+OFFICE_FEES_FILE = "patent_office_fees.csv"
 REDUCTION_KINDS = ("sole", "joint")
 #: the rule giving the usual period of an office action's kind, when the notice names none
 RESPONSE_RULES = {"first-examination": "OA-FIRST-INV", "loss-of-rights": "PIR-6-RESTORE"}
 OTHER_RESPONSE_RULE = "OA-OTHER"
+#: the fee paid with the answer to an office action of a kind (a fee of OFFICE_FEES_FILE)
+ACTION_FEES = {"loss-of-rights": "restoration-request"}
 
 
 class _Sourced:
@@ -109,9 +113,7 @@ def parse_fee(row: Mapping[str, str]) -> FeeRow:
     year_from, year_to = int(row["year_from"]), int(row["year_to"])
     if not 1 <= year_from <= year_to <= 20:
         raise rules.RuleDataError(f"{row['id']}: patent years must run within 1–20")
-    fee = Decimal(row["fee_yuan"])
-    if fee <= 0 or fee != fee.quantize(Decimal("0.01")):
-        raise rules.RuleDataError(f"{row['id']}: the fee must be yuan exact to the fen")
+    fee = _yuan(row, "fee_yuan")
     return FeeRow(
         id=row["id"],
         kind="annual-fee",
@@ -203,6 +205,36 @@ def parse_service(row: Mapping[str, str]) -> ServiceRule:
 
 
 @dataclass(frozen=True)
+class OfficeFeeRow(_Sourced):
+    """A fee of the office other than the annual ones (the restoration request fee)."""
+
+    id: str
+    fee: str
+    amount: Decimal
+    confidence: str
+    source_zh: str
+    source_en: str
+
+
+def _yuan(row: Mapping[str, str], column: str) -> Decimal:
+    amount = Decimal(row[column])
+    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise rules.RuleDataError(f"{row['id']}: the fee must be yuan exact to the fen")
+    return amount
+
+
+def parse_office_fee(row: Mapping[str, str]) -> OfficeFeeRow:
+    return OfficeFeeRow(
+        id=row["id"],
+        fee=row["fee"],
+        amount=_yuan(row, "amount_yuan"),
+        confidence=_confidence(row),
+        source_zh=row["source_zh"],
+        source_en=row["source_en"],
+    )
+
+
+@dataclass(frozen=True)
 class Payable:
     """What the office expects for one patent year: the schedule's fee, less a reduction."""
 
@@ -225,21 +257,26 @@ class Payable:
         return "+".join(r.id for r in (self.row, self.reduction) if r is not None)
 
 
+def _once(keyed: Iterable[tuple[str, str]]) -> None:
+    """Refuse two rows (by id) that rule the same thing (by key)."""
+    seen: dict[str, str] = {}
+    for key, row_id in keyed:
+        if key in seen:
+            raise rules.RuleDataError(f"{seen[key]} and {row_id} both rule {key}")
+        seen[key] = row_id
+
+
 @dataclass(frozen=True)
 class DeadlineBook:
     periods: tuple[PeriodRule, ...]
     fees: tuple[FeeRow, ...]
     reductions: tuple[ReductionRow, ...] = ()
     services: tuple[ServiceRule, ...] = ()
+    office_fees: tuple[OfficeFeeRow, ...] = ()
 
     def __post_init__(self) -> None:
-        ruled: dict[str, str] = {}
-        for service in self.services:
-            if service.delivery in ruled:
-                raise rules.RuleDataError(
-                    f"{ruled[service.delivery]} and {service.id} both rule {service.delivery}"
-                )
-            ruled[service.delivery] = service.id
+        _once((s.delivery, s.id) for s in self.services)
+        _once((f.fee, f.id) for f in self.office_fees)
         for kind in REDUCTION_KINDS:
             spans = sorted(
                 (r.due_from or date.min, r.due_until or date.max, r.id)
@@ -289,6 +326,11 @@ class DeadlineBook:
         ``models.OFFICE_ACTION_DELIVERIES``) counts as received."""
         return next((r for r in self.services if r.delivery == delivery), None)
 
+    def action_fee(self, kind: str) -> OfficeFeeRow | None:
+        """The fee paid with the answer to an office action of ``kind``, if any."""
+        wanted = ACTION_FEES.get(kind)
+        return next((f for f in self.office_fees if f.fee == wanted), None)
+
     def payable(
         self, fee: FeeRow, reduction: str, patent_year: int, grant_year: int, due_on: date
     ) -> Payable:
@@ -314,4 +356,5 @@ def builtin_book() -> DeadlineBook:
         tuple(parse_fee(row) for row in read_reference_csv(FEES_FILE)),
         tuple(parse_reduction(row) for row in read_reference_csv(REDUCTIONS_FILE)),
         tuple(parse_service(row) for row in read_reference_csv(SERVICE_FILE)),
+        tuple(parse_office_fee(row) for row in read_reference_csv(OFFICE_FEES_FILE)),
     )

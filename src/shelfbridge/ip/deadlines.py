@@ -50,7 +50,13 @@ from sqlalchemy.orm import Session, selectinload
 from shelfbridge.core.errors import BadRequest
 from shelfbridge.core.i18n import N_, current_language, translate
 from shelfbridge.ip import repository, rules
-from shelfbridge.ip.deadline_rules import DeadlineBook, PeriodRule, ReductionRow, builtin_book
+from shelfbridge.ip.deadline_rules import (
+    DeadlineBook,
+    OfficeFeeRow,
+    PeriodRule,
+    ReductionRow,
+    builtin_book,
+)
 from shelfbridge.ip.fee_models import IpFeePayment
 from shelfbridge.ip.models import (
     PATENT_TYPE_OF,
@@ -73,6 +79,8 @@ STATES: dict[str, str] = {
     "grace": N_("in grace period (late fee)"),
     "lapsed": N_("lapsed unless restored"),
 }
+#: the office's fees other than annual ones (``reference/patent_office_fees.csv``)
+OFFICE_FEES: dict[str, str] = {"restoration-request": N_("restoration request fee")}
 #: Implementing Rules Art. 115: "每超过规定的缴费时间1个月，加收当年全额年费的5%" (confirmed)
 LATE_FEE_PERCENT_PER_MONTH = Decimal(5)
 
@@ -101,6 +109,8 @@ class Deadline:
     # an annual fee under a fee reduction (费减): the schedule's fee and the reduction's row
     full_amount: Decimal | None = None
     reduction: ReductionRow | None = None
+    # an office action answered with a fee (a restoration request): the fee's row
+    fee: OfficeFeeRow | None = None
 
     @property
     def uid(self) -> str:
@@ -240,12 +250,15 @@ def asset_deadlines(
             action_type = PATENT_TYPE_OF.get(asset.kind, "invention")
             # the rule named is the one whose period made an estimated day
             rule = book.response_period(action.kind, action_type) if action.due_estimated else None
+            fee = book.action_fee(action.kind)
             found.append(
                 Deadline(
                     due_on=action.due_on,
                     kind="office-action",
                     office_action_id=action.id,
                     reference=action.reference,
+                    amount=fee.amount if fee else None,
+                    fee=fee,  # its confidence is its own: ``unconfirmed`` is the day's
                     **_base(asset, rule),
                 )
             )
@@ -389,6 +402,12 @@ def as_dict(deadline: Deadline) -> dict[str, Any]:
         "full_amount": _money(deadline.full_amount),
         "reduction_percent": reduction_percent(deadline),
         "reduction_rule": deadline.reduction.id if deadline.reduction else None,
+        # an office action answered with a fee: which fee, and its rule
+        "fee": deadline.fee.fee if deadline.fee else None,
+        "fee_label": translate(OFFICE_FEES[deadline.fee.fee]) if deadline.fee else None,
+        "fee_rule": deadline.fee.id if deadline.fee else None,
+        "fee_source": deadline.fee.source() if deadline.fee else None,
+        "fee_unconfirmed": deadline.fee.confidence == "U" if deadline.fee else None,
     }
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from shelfbridge.core.i18n import N_, translate
-from shelfbridge.ip.deadlines import Deadline, reduction_percent
+from shelfbridge.ip.deadlines import OFFICE_FEES, Deadline, reduction_percent
 
 PRODUCT = "-//Shelfbridge//IP deadlines//EN"
 REMIND_DAYS = 14
@@ -56,6 +56,11 @@ def _description(deadline: Deadline) -> str:
     parts = [f"{deadline.owner_name} · {deadline.asset_external_id}"]
     if deadline.amount is not None:
         parts.append(translate(N_("Amount: ¥{amount}")).format(amount=f"{deadline.amount:,.2f}"))
+    if deadline.fee is not None:
+        named = translate(OFFICE_FEES[deadline.fee.fee])
+        if deadline.fee.confidence == "U":
+            named = f"{named}, {translate(N_('unconfirmed'))}"
+        parts.append(f"({named})")
     if deadline.full_amount is not None:
         parts.append(
             translate(N_("(fee reduction {percent}% of {amount})")).format(

@@ -1,12 +1,15 @@
-"""How a notice of the patent office reached the party decides the day its period runs from
-(Implementing Rules Art. 4): a posted notice counts as received 15 days after it was sent, one
-served by announcement a month after it, an electronic or handed one on the day; a day the
-party shows overrides the presumption. The rules are data, checked as they are read; bad input
-is refused and changes nothing; the API and the asset page take and show it."""
+"""Office actions under the rules as data. How a notice of the patent office reached the party
+decides the day its period runs from (Implementing Rules Art. 4): a posted notice counts as
+received 15 days after it was sent, one served by announcement a month after it, an electronic
+or handed one on the day; a day the party shows overrides the presumption. A notice of loss of
+rights is answered with the restoration request fee (Art. 6(3)). The rules are data, checked as
+they are read; bad input is refused and changes nothing; the API, the asset page, the calendar
+and its export take and show them."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from shelfbridge.core.errors import ValidationFailed
-from shelfbridge.ip import deadline_rules, office_actions
+from shelfbridge.ip import deadline_rules, deadlines, ical, office_actions
 from shelfbridge.ip.models import OFFICE_ACTION_DELIVERIES, IpOfficeAction
 from shelfbridge.ip.rules import RuleDataError, add_months
 from tests import auth
@@ -36,18 +39,13 @@ def _rule(delivery: str) -> deadline_rules.ServiceRule:
     return rule
 
 
-def _csv_row(**changes: str) -> dict[str, str]:
-    row = {
-        "id": "T-1",
-        "delivery": "post",
-        "days": "15",
-        "months": "0",
-        "confidence": "C",
-        "source_zh": "第四条",
-        "source_en": "Art. 4",
-        "note": "",
-    }
-    return {**row, **changes}
+SOURCED = {"source_zh": "第四条", "source_en": "Art. 4", "note": ""}
+SERVICE_ROW = {"id": "T-1", "delivery": "post", "days": "15", "months": "0", "confidence": "C"}
+FEE_ROW = {"id": "F-1", "fee": "restoration-request", "amount_yuan": "1000.00", "confidence": "U"}
+
+
+def _csv_row(row: dict[str, str] = SERVICE_ROW, **changes: str) -> dict[str, str]:
+    return {**SOURCED, **row, **changes}
 
 
 # ---------------------------------------------------------------------------- the data
@@ -74,6 +72,23 @@ def test_two_rules_for_one_way_of_delivery_are_refused() -> None:
     second = deadline_rules.parse_service(_csv_row(id="B", days="10"))
     with pytest.raises(RuleDataError, match="A and B"):
         deadline_rules.DeadlineBook(BOOK.periods, BOOK.fees, BOOK.reductions, (first, second))
+
+
+def test_the_restoration_request_fee_is_data_and_named_for_its_notice() -> None:
+    fee = BOOK.action_fee("loss-of-rights")
+    assert fee is not None and fee.fee == "restoration-request"
+    assert fee.amount == fee.amount.quantize(Decimal("0.01")) > 0
+    assert all(BOOK.action_fee(k) is None for k in ("first-examination", "correction", "other"))
+    with pytest.raises(RuleDataError):
+        deadline_rules.parse_office_fee(_csv_row(FEE_ROW, amount_yuan="1000.001"))
+    with pytest.raises(RuleDataError):
+        deadline_rules.parse_office_fee(_csv_row(FEE_ROW, amount_yuan="0"))
+    twice = (
+        deadline_rules.parse_office_fee(_csv_row(FEE_ROW, id="A")),
+        deadline_rules.parse_office_fee(_csv_row(FEE_ROW, id="B", amount_yuan="900.00")),
+    )
+    with pytest.raises(RuleDataError, match="A and B"):
+        deadline_rules.DeadlineBook(BOOK.periods, BOOK.fees, office_fees=twice)
 
 
 # ---------------------------------------------------------------------------- the ledger
@@ -162,3 +177,31 @@ def test_the_asset_page_records_a_posted_notice(app: Any, ledger: Ledger) -> Non
     assert "2025-02-15" in row and "推定" in row
     english = officer.get(f"/ip/assets/{ledger.asset}", params={"lang": "en"})
     assert "presumed" in english.text and "Received on" in english.text
+
+
+def test_a_notice_of_loss_of_rights_shows_the_restoration_request_fee(
+    app: Any, database: Any, ledger: Ledger
+) -> None:
+    fee = BOOK.action_fee("loss-of-rights")
+    assert fee is not None
+    today = date.today().isoformat()
+    lost = _add(database, ledger, kind="loss-of-rights", issued_on=today)
+    other = _add(database, ledger, kind="correction", issued_on=today)
+    with acting_as(ledger.actors["officer_a"]), database.unit_of_work(write=False) as session:
+        found = {d.office_action_id: d for d in deadlines.upcoming(session, date.today(), 90)}
+    restoring, correcting = found[lost.id], found[other.id]
+    assert (restoring.amount, restoring.fee) == (fee.amount, fee)
+    assert not restoring.unconfirmed  # the day: Art. 6(2), confirmed; the fee is marked apart
+    shown = deadlines.as_dict(restoring)
+    assert (shown["amount"], shown["fee"], shown["fee_rule"]) == (
+        f"{fee.amount:.2f}",
+        "restoration-request",
+        fee.id,
+    )
+    assert shown["fee_unconfirmed"] == (fee.confidence == "U")
+    assert correcting.amount is None and deadlines.as_dict(correcting)["fee"] is None
+    assert "(restoration request fee" in ical.calendar([restoring]).replace("\r\n ", "")
+    officer = TestClient(app)
+    auth.sign_in(officer, "ip-officer-a")
+    english = officer.get("/ip/deadlines", params={"lang": "en"})
+    assert "restoration request fee" in english.text and f"{fee.amount:,.2f}" in english.text
