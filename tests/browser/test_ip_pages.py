@@ -5,7 +5,7 @@ an officer records a patent's fee reduction and its annual fees follow."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -109,7 +109,7 @@ def test_an_officer_records_a_fee_reduction_and_the_fees_follow(tabs: Any, datab
     expect(officer.locator("#field-fee_reduction")).to_have_value("sole")
 
 
-def test_an_officer_records_a_posted_notice_and_its_period_runs_from_the_presumed_receipt(
+def test_an_officer_records_a_posted_notice_from_its_presumed_receipt_and_extends_it(
     tabs: Any, database: Any
 ) -> None:
     from playwright.sync_api import expect
@@ -119,9 +119,13 @@ def test_an_officer_records_a_posted_notice_and_its_period_runs_from_the_presume
     officer.goto(f"/ip/assets/{ledger.asset}")
     form = officer.locator("#office-action-form")
     form.locator("select[name=kind]").select_option("examination")
-    form.locator("input[name=issued_on]").fill("2025-01-31")
+    sent = date.today() - timedelta(days=10)
+    form.locator("input[name=issued_on]").fill(sent.isoformat())
     form.locator("select[name=delivery]").select_option("post")
     form.locator("button[type=submit]").click()
     row = officer.locator("#office-actions tr[data-delivery=post]")
-    expect(row.locator("td.received")).to_contain_text("2025-02-15")
+    expect(row.locator("td.received")).to_contain_text((sent + timedelta(days=15)).isoformat())
     expect(row.locator("td.received")).to_contain_text("推定")
+    row.get_by_role("button", name="请求延长期限").click()
+    expect(row.locator("td.due")).to_contain_text("已从")
+    expect(row.locator("form.extend-form")).to_have_count(0)

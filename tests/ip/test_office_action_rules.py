@@ -16,8 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from shelfbridge.core.errors import ValidationFailed
-from shelfbridge.ip import deadline_rules, deadlines, ical, office_actions
+from shelfbridge.core.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    ValidationFailed,
+)
+from shelfbridge.ip import deadline_rules, deadlines, ical, office_actions, views
 from shelfbridge.ip.models import OFFICE_ACTION_DELIVERIES, IpOfficeAction
 from shelfbridge.ip.rules import RuleDataError, add_months
 from tests import auth
@@ -205,3 +210,106 @@ def test_a_notice_of_loss_of_rights_shows_the_restoration_request_fee(
     auth.sign_in(officer, "ip-officer-a")
     english = officer.get("/ip/deadlines", params={"lang": "en"})
     assert "restoration request fee" in english.text and f"{fee.amount:,.2f}" in english.text
+
+
+# ---------------------------------------------------------------------------- extensions
+EXTENSION = BOOK.period("extension", "invention")
+
+
+def _extend(database: Any, ledger: Ledger, action_id: int, actor: str = "officer_a", **raw: Any):
+    with acting_as(ledger.actors[actor]), database.unit_of_work() as session:
+        action = office_actions.extend_office_action(session, action_id, raw)
+        shown = views.office_action(action)
+    return shown
+
+
+def _stored(database: Any, action_id: int) -> IpOfficeAction:
+    with database.unit_of_work(write=False) as session:
+        found = session.get(IpOfficeAction, action_id)
+        assert found is not None
+        session.expunge(found)
+    return found
+
+
+def test_a_designated_period_is_extended_once_before_it_ends_and_names_the_fee(
+    database: Any, ledger: Ledger
+) -> None:
+    assert EXTENSION is not None and EXTENSION.months >= 1
+    action = _add(database, ledger)
+    months = EXTENSION.months  # the longest extension the rules allow
+    shown = _extend(database, ledger, action.id, months=str(months), requested_on="2025-03-01")
+    fee = BOOK.extension_fee(months)
+    assert fee is not None
+    assert (shown["due_on"], shown["extended_from"], shown["extended_months"]) == (
+        add_months(action.due_on, months).isoformat(),
+        action.due_on.isoformat(),
+        months,
+    )
+    assert (shown["extension_fee"], shown["extension_fee_rule"]) == (
+        f"{fee.amount:.2f}",
+        fee.rule_ids,
+    )
+    assert shown["extendable_months"] is None  # once only
+    first = next(r for r in BOOK.office_fees if r.fee == "extension-first-month")
+    assert fee.rows[0] == first and len(fee.rows) == months
+    with pytest.raises(Conflict):
+        _extend(database, ledger, action.id, months="1")
+    with acting_as(ledger.actors["officer_a"]), database.unit_of_work(write=False) as session:
+        due = [
+            d.due_on for d in deadlines.upcoming(session, SENT, 400) if d.kind == "office-action"
+        ]
+    assert due == [add_months(action.due_on, months)]
+
+
+def test_an_extension_that_the_rules_refuse_changes_nothing(database: Any, ledger: Ledger) -> None:
+    assert EXTENSION is not None
+    action = _add(database, ledger)
+    day_after = (action.due_on + timedelta(days=1)).isoformat()
+    for raw, field in (
+        ({"months": str(EXTENSION.months + 1), "requested_on": "2025-02-10"}, "months"),
+        ({"months": "0", "requested_on": "2025-02-10"}, "months"),
+        ({"requested_on": "2025-02-10"}, "months"),
+        ({"months": "1", "requested_on": day_after}, "requested_on"),
+        ({"months": "1", "requested_on": "2025-01-01"}, "requested_on"),  # before the notice
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            _extend(database, ledger, action.id, **raw)
+        assert {p.field for p in refused.value.problems} == {field}, raw
+    lost = _add(database, ledger, kind="loss-of-rights")
+    with pytest.raises(BadRequest):  # the restoration period is the law's, not the office's
+        _extend(database, ledger, lost.id, months="1")
+    for outsider in ("researcher_a", "officer_b"):  # a notice they do not manage is hidden
+        with pytest.raises(NotFound):
+            _extend(database, ledger, action.id, actor=outsider, months="1")
+    with acting_as(ledger.actors["officer_a"]), database.unit_of_work() as session:
+        office_actions.respond_office_action(session, action.id, SENT + timedelta(days=30))
+    with pytest.raises(Conflict):
+        _extend(database, ledger, action.id, months="1")
+    for unchanged in (_stored(database, action.id), _stored(database, lost.id)):
+        assert unchanged.extended_from is None and unchanged.extended_months is None
+    assert _stored(database, action.id).due_on == action.due_on
+
+
+def test_the_api_and_the_asset_page_extend_a_period(
+    app: Any, client: TestClient, ledger: Ledger, database: Any
+) -> None:
+    action = _add(database, ledger, issued_on=date.today().isoformat())
+    officer = auth.bearer(auth.api_token(client, "ip-officer-a"))
+    path = f"/api/v1/ip/office-actions/{action.id}/extend"
+    assert client.post(path, json={"months": 99}, headers=officer).status_code == 422
+    done = client.post(path, json={"months": 1}, headers=officer)
+    assert done.status_code == 200, done.text
+    fee = BOOK.extension_fee(1)
+    assert fee is not None and done.json()["extension_fee"] == f"{fee.amount:.2f}"
+    assert client.post(path, json={"months": 1}, headers=officer).status_code == 409
+    other = _add(database, ledger, issued_on=date.today().isoformat())
+    page = TestClient(app)
+    auth.sign_in(page, "ip-officer-a")
+    shown = page.get(f"/ip/assets/{ledger.asset}")
+    assert f'action="/ip/office-actions/{other.id}/extend"' in shown.text
+    assert f'action="/ip/office-actions/{action.id}/extend"' not in shown.text  # extended
+    form = auth.with_csrf(page, {"months": "1"})
+    posted = page.post(f"/ip/office-actions/{other.id}/extend", data=form, follow_redirects=False)
+    assert posted.status_code == 303
+    shown = page.get(f"/ip/assets/{ledger.asset}")
+    assert shown.text.count("延长 1 个月") == 2 and "延长期限请求费" in shown.text

@@ -51,6 +51,7 @@ ROUTES = {
     "list_ip_deadlines": policy.SIGNED_IN,
     "create_ip_office_action": policy.SIGNED_IN,
     "respond_ip_office_action": policy.SIGNED_IN,
+    "extend_ip_office_action": policy.SIGNED_IN,
 }
 
 
@@ -268,6 +269,16 @@ class OfficeActionIn(_Body):
     note: str | None = None
 
 
+class ExtendIn(_Body):
+    months: int | None = Field(
+        None,
+        description="Months to extend the period by: at most the rules' longest extension "
+        "(2 months, unconfirmed); a period the office designated, once, before it ends "
+        "(Implementing Rules Art. 6(4))",
+    )
+    requested_on: Day | None = Field(None, description="Default: today")
+
+
 class RespondIn(_Body):
     responded_on: Day | None = Field(None, description="Default: today")
 
@@ -477,6 +488,15 @@ def build_router() -> APIRouter:
         """Mark a notice as answered (once)."""
         on = body.responded_on or date.today()
         return views.office_action(office_actions.respond_office_action(session, action_id, on))
+
+    @router.post("/office-actions/{action_id}/extend", name="extend_ip_office_action")
+    def extend_office_action(
+        action_id: RecordId, body: ExtendIn, session: WriteSession
+    ) -> dict[str, Any]:
+        """Record a request to extend a notice's period (once, before it ends); the answer
+        names the fee."""
+        extended = office_actions.extend_office_action(session, action_id, _raw(body))
+        return views.office_action(extended)
 
     # Invention disclosures (ip/disclosure_api.py), imported here because they reuse Day.
     from shelfbridge.ip.disclosure_api import build_router as disclosure_routes

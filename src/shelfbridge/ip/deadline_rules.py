@@ -31,6 +31,9 @@ RESPONSE_RULES = {"first-examination": "OA-FIRST-INV", "loss-of-rights": "PIR-6-
 OTHER_RESPONSE_RULE = "OA-OTHER"
 #: the fee paid with the answer to an office action of a kind (a fee of OFFICE_FEES_FILE)
 ACTION_FEES = {"loss-of-rights": "restoration-request"}
+#: office actions whose period the law sets (Art. 6(2)), not the office: never extended
+FIXED_BY_LAW = frozenset({"loss-of-rights"})
+EXTENSION_FEES = ("extension-first-month", "extension-further-month")
 
 
 class _Sourced:
@@ -235,6 +238,22 @@ def parse_office_fee(row: Mapping[str, str]) -> OfficeFeeRow:
 
 
 @dataclass(frozen=True)
+class OfficeFees:
+    """What a step costs in the office's fees other than annual ones: the sum, and the rows."""
+
+    amount: Decimal
+    rows: tuple[OfficeFeeRow, ...]
+
+    @property
+    def unconfirmed(self) -> bool:
+        return any(r.confidence == "U" for r in self.rows)
+
+    @property
+    def rule_ids(self) -> str:
+        return "+".join(dict.fromkeys(r.id for r in self.rows))
+
+
+@dataclass(frozen=True)
 class Payable:
     """What the office expects for one patent year: the schedule's fee, less a reduction."""
 
@@ -329,7 +348,19 @@ class DeadlineBook:
     def action_fee(self, kind: str) -> OfficeFeeRow | None:
         """The fee paid with the answer to an office action of ``kind``, if any."""
         wanted = ACTION_FEES.get(kind)
-        return next((f for f in self.office_fees if f.fee == wanted), None)
+        return self.office_fee(wanted) if wanted else None
+
+    def office_fee(self, fee: str) -> OfficeFeeRow | None:
+        return next((f for f in self.office_fees if f.fee == fee), None)
+
+    def extension_fee(self, months: int) -> OfficeFees | None:
+        """The fee of a request to extend a period by ``months`` (the first month at one
+        rate, each further month at another); None when the file lacks a rate needed."""
+        first, further = (self.office_fee(name) for name in EXTENSION_FEES)
+        if first is None or (months > 1 and further is None):
+            return None
+        rows = (first, *([further] * (months - 1) if further else []))
+        return OfficeFees(sum((r.amount for r in rows), Decimal(0)), rows)
 
     def payable(
         self, fee: FeeRow, reduction: str, patent_year: int, grant_year: int, due_on: date

@@ -76,6 +76,7 @@ ROUTES = {
     "page_ip_deadlines_ics": policy.SIGNED_IN,
     "page_ip_office_action_create": policy.SIGNED_IN,
     "page_ip_office_action_respond": policy.SIGNED_IN,
+    "page_ip_office_action_extend": policy.SIGNED_IN,
     "page_ip_report": policy.SIGNED_IN,
     "page_ip_report_xlsx": policy.SIGNED_IN,
 }
@@ -481,6 +482,16 @@ def build_router() -> APIRouter:
     def respond_office_action(action_id: int, session: WriteSession, data: FormData) -> Any:
         on = _day(data.get("responded_on")) if data.get("responded_on") else date.today()
         action = office_actions.respond_office_action(session, action_id, on)
+        return RedirectResponse(f"/ip/assets/{action.asset_id}", status_code=303)
+
+    @router.post(
+        "/ip/office-actions/{action_id:int}/extend",
+        response_model=None,
+        name="page_ip_office_action_extend",
+    )
+    def extend_office_action(action_id: int, session: WriteSession, data: FormData) -> Any:
+        given = {k: v for k, v in data.items() if v.strip()}
+        action = office_actions.extend_office_action(session, action_id, given)
         return RedirectResponse(f"/ip/assets/{action.asset_id}", status_code=303)
 
     @router.get("/ip/report", response_class=HTMLResponse, name="page_ip_report")

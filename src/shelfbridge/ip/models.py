@@ -301,6 +301,10 @@ class IpOfficeAction(Timestamps, Base):
     )
     received_on: Mapped[date | None] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date, index=True)
+    # an extension of the period (Art. 6(4)): the due day before it, its months, when asked
+    extended_from: Mapped[date | None] = mapped_column(Date)
+    extended_months: Mapped[int | None] = mapped_column(Integer)
+    extension_requested_on: Mapped[date | None] = mapped_column(Date)
     # True when due_on was computed from the usual period (unconfirmed), not read on the notice
     due_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     responded_on: Mapped[date | None] = mapped_column(Date)

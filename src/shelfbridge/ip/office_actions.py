@@ -3,8 +3,9 @@ answers. The due day is the one on the notice, or else the usual period for its 
 ``reference/patent_deadline_rules.csv`` (marked as estimated), counted from the day the notice
 was received: the day the party shows, or else the day it counts as received by how it was
 delivered (a posted notice 15 days after it was sent, Implementing Rules Art. 4;
-``reference/patent_service_rules.csv``). The deadlines (``ip/deadlines.py``) list the notices
-still unanswered. Never commits.
+``reference/patent_service_rules.csv``). A period the office designated may be extended once,
+on a request made before it ends (Art. 6(4); the longest extension and the fee are data).
+The deadlines (``ip/deadlines.py``) list the notices still unanswered. Never commits.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from shelfbridge.core.errors import BadRequest, Conflict, NotFound
 from shelfbridge.core.i18n import N_
 from shelfbridge.ip import repository, rules
-from shelfbridge.ip.deadline_rules import builtin_book
+from shelfbridge.ip.deadline_rules import FIXED_BY_LAW, OfficeFees, PeriodRule, builtin_book
 from shelfbridge.ip.inputs import Fields
 from shelfbridge.ip.models import (
     OFFICE_ACTION_DELIVERIES,
@@ -83,6 +84,64 @@ def add_office_action(session: Session, asset_id: int, raw: Mapping[str, Any]) -
         note=note,
     )
     session.add(action)
+    session.flush()
+    return action
+
+
+def extension_rule(action: IpOfficeAction) -> PeriodRule | None:
+    """The rule of the longest extension of this notice's period; None when the law sets the
+    period (it cannot be extended) or the rules name none for the patent type."""
+    if action.kind in FIXED_BY_LAW:
+        return None
+    return builtin_book().period("extension", PATENT_TYPE_OF.get(action.asset.kind, "invention"))
+
+
+def extension_fee(action: IpOfficeAction) -> OfficeFees | None:
+    """The fee the office charged for this notice's extension, if it was extended."""
+    if not action.extended_months:
+        return None
+    return builtin_book().extension_fee(action.extended_months)
+
+
+def extend_office_action(
+    session: Session, action_id: int, raw: Mapping[str, Any], today: date | None = None
+) -> IpOfficeAction:
+    """Record a request to extend the period of a notice by ``months`` (once, before it ends,
+    at most the rules' longest extension); the due day moves by as many months."""
+    action = repository.managed_or_missing(session, IpOfficeAction, action_id)
+    require_manager(action.owner_org_id)
+    if action.responded_on is not None:
+        raise Conflict(
+            N_("This notice was already answered on {day}."),
+            day=action.responded_on.isoformat(),
+        )
+    if action.extended_from is not None:
+        raise Conflict(
+            N_("This period was already extended to {day}: the office extends a period once."),
+            day=action.due_on.isoformat(),
+        )
+    rule = extension_rule(action)
+    if rule is None:
+        raise BadRequest(N_("The law sets this period: it cannot be extended (Art. 6(2))."))
+    fields = Fields(raw)
+    months = fields.whole("months", required=True, maximum=12)
+    if months is not None and months > rule.months:
+        fields.problem("months", N_("An extension is at most {months} months."), months=rule.months)
+    requested_on = fields.day("requested_on") or today or date.today()
+    if requested_on > action.due_on:
+        fields.problem(
+            "requested_on",
+            N_("An extension is requested before the period ends ({day}, Art. 6(4))."),
+            day=action.due_on.isoformat(),
+        )
+    elif requested_on < action.issued_on:
+        fields.problem("requested_on", N_("An extension is requested after the notice."))
+    fields.done()
+    assert months is not None
+    action.extended_from = action.due_on
+    action.extended_months = months
+    action.extension_requested_on = requested_on
+    action.due_on = rules.add_months(action.due_on, months)
     session.flush()
     return action
 

@@ -31,7 +31,7 @@ from shelfbridge.ip.models import (
     IpOfficeAction,
     RewardPolicy,
 )
-from shelfbridge.ip.office_actions import received_day
+from shelfbridge.ip.office_actions import extension_fee, extension_rule, received_day
 from shelfbridge.ip.service import allowed_transitions
 
 
@@ -102,9 +102,27 @@ def office_action(record: IpOfficeAction) -> dict[str, Any]:
         "received_presumed": record.received_on is None,
         "due_on": _day(record.due_on),
         "due_estimated": record.due_estimated,
+        **_extension(record),
         "responded_on": _day(record.responded_on),
         "reference": record.reference,
         "note": record.note,
+    }
+
+
+def _extension(record: IpOfficeAction) -> dict[str, Any]:
+    """The extension of a notice's period (Art. 6(4)): what was granted, and what may be."""
+    fee = extension_fee(record)
+    rule = extension_rule(record)
+    open_to_it = record.responded_on is None and record.extended_from is None
+    return {
+        "extended_from": _day(record.extended_from),
+        "extended_months": record.extended_months,
+        "extension_requested_on": _day(record.extension_requested_on),
+        "extension_fee": f"{fee.amount:.2f}" if fee else None,
+        "extension_fee_rule": fee.rule_ids if fee else None,
+        "extension_fee_unconfirmed": fee.unconfirmed if fee else None,
+        # the longest extension still open to request (None: not extendable now)
+        "extendable_months": rule.months if rule is not None and open_to_it else None,
     }
 
 
