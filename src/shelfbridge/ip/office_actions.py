@@ -108,13 +108,7 @@ def extend_office_action(
 ) -> IpOfficeAction:
     """Record a request to extend the period of a notice by ``months`` (once, before it ends,
     at most the rules' longest extension); the due day moves by as many months."""
-    action = repository.managed_or_missing(session, IpOfficeAction, action_id)
-    require_manager(action.owner_org_id)
-    if action.responded_on is not None:
-        raise Conflict(
-            N_("This notice was already answered on {day}."),
-            day=action.responded_on.isoformat(),
-        )
+    action = _unanswered(session, action_id)
     if action.extended_from is not None:
         raise Conflict(
             N_("This period was already extended to {day}: the office extends a period once."),
@@ -153,8 +147,8 @@ def received_day(delivery: str, sent_on: date) -> date:
     return rule.received(sent_on) if rule is not None else sent_on
 
 
-def respond_office_action(session: Session, action_id: int, on: date) -> IpOfficeAction:
-    """Mark a notice as answered (once)."""
+def _unanswered(session: Session, action_id: int) -> IpOfficeAction:
+    """A notice the actor manages, still unanswered (409 once answered)."""
     action = repository.managed_or_missing(session, IpOfficeAction, action_id)
     require_manager(action.owner_org_id)
     if action.responded_on is not None:
@@ -162,6 +156,12 @@ def respond_office_action(session: Session, action_id: int, on: date) -> IpOffic
             N_("This notice was already answered on {day}."),
             day=action.responded_on.isoformat(),
         )
+    return action
+
+
+def respond_office_action(session: Session, action_id: int, on: date) -> IpOfficeAction:
+    """Mark a notice as answered (once)."""
+    action = _unanswered(session, action_id)
     if on < action.issued_on:
         raise BadRequest(N_("The answer is given after the notice is issued."))
     action.responded_on = on
