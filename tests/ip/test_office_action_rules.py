@@ -181,7 +181,7 @@ def test_the_asset_page_records_a_posted_notice(app: Any, ledger: Ledger) -> Non
     row = page.text.split('data-delivery="post"', 1)[1].split("</tr>", 1)[0]
     assert "2025-02-15" in row and "推定" in row
     english = officer.get(f"/ip/assets/{ledger.asset}", params={"lang": "en"})
-    assert "presumed" in english.text and "Received on" in english.text
+    assert "presumed" in english.text and "Notice received on" in english.text
 
 
 def test_a_notice_of_loss_of_rights_shows_the_restoration_request_fee(
