@@ -89,6 +89,21 @@ def _writable_organization(kind: str, record: Any) -> int | None:
     return visibility.owner_of(record)
 
 
+def may_change(kind: str, record: Any) -> bool:
+    """Whether the actor may edit or delete this record: the pages offer the buttons only
+    then (the routes check again)."""
+    return _may_write(kind, _writable_organization(kind, record))
+
+
+def may_create(kind: str) -> bool:
+    """Whether the actor may create a record of this kind for some owner: the lists offer the
+    button only then (creating checks the owner named)."""
+    actor = current_actor.get()
+    if actor.is_unrestricted:
+        return True
+    return kind != "organizations" and bool(actor.orgs_with(visibility.WRITE))
+
+
 def _may_write(kind: str, organization_id: int | None) -> bool:
     actor = current_actor.get()
     if actor.is_unrestricted:

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from shelfbridge.core.i18n import gettext
-from shelfbridge.registry import repository
+from shelfbridge.registry import repository, service
 from shelfbridge.registry.pages.common import (
     Lookups,
     clear_notice,
@@ -202,6 +202,7 @@ def list_page(request: Request, session: Session, page: KindPage) -> HTMLRespons
         "size": size,
         "canonical_url": request.url.replace(query=canonical.partition("?")[2]),
         "filtered": bool(raw),
+        "may_create": service.may_create(page.kind),
         "oob": partial,  # the language links follow the new URL
         "notice": None if partial else take_notice(request),
     }

@@ -177,6 +177,7 @@ def render_detail(
         "notice": take_notice(request),
         "fmt": FORMATTERS,
         "sharing": sharing_panel(session, page, record, **(sharing or {})),
+        "may_change": service.may_change(page.kind, record),
     }
     response = render(request, f"registry/detail_{page.kind}.html", context, status_code)
     return clear_notice(request, response)
