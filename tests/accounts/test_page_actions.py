@@ -1,6 +1,7 @@
-"""The record pages offer Edit and Delete, and the lists offer New, exactly to the actors the
-routes let do it: each actor's pages are compared with what the authorization matrix says the
-edit form answers them (200) and what creating answers them (anything but 401 or 403)."""
+"""The record pages offer Edit and Delete, the lists New and the navigation the IP ledger and
+imports, exactly to the actors the routes let do it: each actor's pages are compared with what
+the authorization matrix says the edit form answers them (200), creating (anything but 401 or
+403) and the IP assets and import pages (200)."""
 
 from __future__ import annotations
 
@@ -44,4 +45,9 @@ def test_the_pages_offer_changes_only_to_those_the_routes_allow(app: Any, databa
             shown = f'href="/{kind}/new"' in listed.text
             if shown != may_create:
                 wrong.append(f"{actor} {kind} new: shown={shown}")
+        home = browser.get("/")
+        for href, route in (("/ip/assets", "page_ip_assets"), ("/import", "page_import")):
+            shown = f'href="{href}"' in home.text
+            if shown != (_expected(route)[actor] == 200):
+                wrong.append(f"{actor} navigation {href}: shown={shown}")
     assert not wrong, "\n".join(wrong)

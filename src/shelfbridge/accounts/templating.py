@@ -1,4 +1,5 @@
-"""Template globals of accounts: the CSRF token and field, and who is signed in."""
+"""Template globals of accounts: the CSRF token and field, who is signed in, and whether they
+are a platform admin (the navigation offers only what the caller may open)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from jinja2 import pass_context
 from markupsafe import Markup
 
 from shelfbridge.accounts import csrf
+from shelfbridge.accounts.actor import current_actor
 
 
 def _request(context: Any) -> Any:
@@ -38,8 +40,14 @@ def signed_in_user(context: Any) -> str | None:
     return str(name) if name else None
 
 
+def platform_admin() -> bool:
+    """Whether the caller is a platform admin (the pages' routes run as the request's actor)."""
+    return current_actor.get().is_unrestricted
+
+
 GLOBALS: dict[str, Any] = {
     "csrf_token": csrf_token,
     "csrf_field": csrf_field,
     "signed_in_user": signed_in_user,
+    "platform_admin": platform_admin,
 }
