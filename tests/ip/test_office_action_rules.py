@@ -271,6 +271,10 @@ def test_an_extension_that_the_rules_refuse_changes_nothing(database: Any, ledge
         ({"requested_on": "2025-02-10"}, "months"),
         ({"months": "1", "requested_on": day_after}, "requested_on"),
         ({"months": "1", "requested_on": "2025-01-01"}, "requested_on"),  # before the notice
+        (
+            {"months": "1", "requested_on": (date.today() + timedelta(days=1)).isoformat()},
+            "requested_on",
+        ),
     ):
         with pytest.raises(ValidationFailed) as refused:
             _extend(database, ledger, action.id, **raw)

@@ -104,7 +104,7 @@ def extension_fee(action: IpOfficeAction) -> OfficeFees | None:
 
 
 def extend_office_action(
-    session: Session, action_id: int, raw: Mapping[str, Any], today: date | None = None
+    session: Session, action_id: int, raw: Mapping[str, Any]
 ) -> IpOfficeAction:
     """Record a request to extend the period of a notice by ``months`` (once, before it ends,
     at most the rules' longest extension); the due day moves by as many months."""
@@ -121,8 +121,11 @@ def extend_office_action(
     months = fields.whole("months", required=True, maximum=12)
     if months is not None and months > rule.months:
         fields.problem("months", N_("An extension is at most {months} months."), months=rule.months)
-    requested_on = fields.day("requested_on") or today or date.today()
-    if requested_on > action.due_on:
+    today = date.today()
+    requested_on = fields.day("requested_on") or today
+    if requested_on > today:
+        fields.problem("requested_on", N_("A request is recorded once it was made, not before."))
+    elif requested_on > action.due_on:
         fields.problem(
             "requested_on",
             N_("An extension is requested before the period ends ({day}, Art. 6(4))."),
