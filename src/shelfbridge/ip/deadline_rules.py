@@ -51,10 +51,11 @@ def _within(day: date, since: date | None, until: date | None) -> bool:
     return not (since and day < since) and not (until and day > until)
 
 
-def _confidence(row: Mapping[str, str]) -> str:
+def _sourced(row: Mapping[str, str]) -> dict[str, str]:
+    """The confidence mark and the sources every row carries, the mark checked."""
     if row["confidence"] not in ("C", "S", "U"):
         raise rules.RuleDataError(f"{row['id']}: confidence must be C, S or U")
-    return row["confidence"]
+    return {k: row[k] for k in ("confidence", "source_zh", "source_en")}
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,7 @@ def parse_period(row: Mapping[str, str]) -> PeriodRule:
         grace_months=int(row["grace_months"]) if row["grace_months"].strip() else None,
         filed_from=_day(row["filed_from"]),
         filed_until=_day(row["filed_until"]),
-        confidence=_confidence(row),
-        source_zh=row["source_zh"],
-        source_en=row["source_en"],
+        **_sourced(row),
     )
 
 
@@ -125,9 +124,7 @@ def parse_fee(row: Mapping[str, str]) -> FeeRow:
         grace_months=None,
         filed_from=_day(row["filed_from"]),
         filed_until=_day(row["filed_until"]),
-        confidence=_confidence(row),
-        source_zh=row["source_zh"],
-        source_en=row["source_en"],
+        **_sourced(row),
         year_from=year_from,
         year_to=year_to,
         fee=fee,
@@ -169,9 +166,7 @@ def parse_reduction(row: Mapping[str, str]) -> ReductionRow:
         years_from_grant=years,
         due_from=_day(row["due_from"]),
         due_until=_day(row["due_until"]),
-        confidence=_confidence(row),
-        source_zh=row["source_zh"],
-        source_en=row["source_en"],
+        **_sourced(row),
     )
 
 
@@ -201,9 +196,7 @@ def parse_service(row: Mapping[str, str]) -> ServiceRule:
         delivery=row["delivery"],
         days=days,
         months=months,
-        confidence=_confidence(row),
-        source_zh=row["source_zh"],
-        source_en=row["source_en"],
+        **_sourced(row),
     )
 
 
@@ -231,9 +224,7 @@ def parse_office_fee(row: Mapping[str, str]) -> OfficeFeeRow:
         id=row["id"],
         fee=row["fee"],
         amount=_yuan(row, "amount_yuan"),
-        confidence=_confidence(row),
-        source_zh=row["source_zh"],
-        source_en=row["source_en"],
+        **_sourced(row),
     )
 
 
