@@ -255,10 +255,13 @@ def test_a_designated_period_is_extended_once_before_it_ends_and_names_the_fee(
     with pytest.raises(Conflict):
         _extend(database, ledger, action.id, months="1")
     with acting_as(ledger.actors["officer_a"]), database.unit_of_work(write=False) as session:
-        due = [
-            d.due_on for d in deadlines.upcoming(session, SENT, 400) if d.kind == "office-action"
-        ]
-    assert due == [add_months(action.due_on, months)]
+        due = [d for d in deadlines.upcoming(session, SENT, 400) if d.kind == "office-action"]
+    assert [(d.due_on, d.extended_from) for d in due] == [
+        (add_months(action.due_on, months), action.due_on)
+    ]
+    assert deadlines.as_dict(due[0])["extended_from"] == action.due_on.isoformat()
+    exported = ical.calendar(due).replace("\r\n ", "")
+    assert f"(extended from {action.due_on.isoformat()})" in exported
 
 
 def test_an_extension_that_the_rules_refuse_changes_nothing(database: Any, ledger: Ledger) -> None:
@@ -317,3 +320,5 @@ def test_the_api_and_the_asset_page_extend_a_period(
     assert posted.status_code == 303
     shown = page.get(f"/ip/assets/{ledger.asset}")
     assert shown.text.count("延长 1 个月") == 2 and "延长期限请求费" in shown.text
+    calendar = page.get("/ip/deadlines", params={"lang": "en", "within": "400d"})
+    assert calendar.text.count("(extended from ") == 2

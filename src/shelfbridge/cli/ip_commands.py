@@ -141,6 +141,8 @@ def _deadline_table(upcoming: list[Any], first: date, days: int) -> None:
             late = f"¥{Decimal(data['late_fee']):,.2f}"
             amount = f"{amount} + {_('late fee {amount}', amount=late)}"
         source = data["source"] + (f" [{_('unconfirmed')}]" if data["unconfirmed"] else "")
+        if data["extended_from"]:
+            source += " " + _("(extended from {day})", day=data["extended_from"])
         table.add_row(
             data["due_on"],
             data["summary"].split(": ")[0],

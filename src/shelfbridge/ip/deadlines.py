@@ -111,6 +111,8 @@ class Deadline:
     reduction: ReductionRow | None = None
     # an office action answered with a fee (a restoration request): the fee's row
     fee: OfficeFeeRow | None = None
+    # an office action whose period was extended (Art. 6(4)): the due day before it
+    extended_from: date | None = None
 
     @property
     def uid(self) -> str:
@@ -259,6 +261,8 @@ def asset_deadlines(
                     reference=action.reference,
                     amount=fee.amount if fee else None,
                     fee=fee,  # its confidence is its own: ``unconfirmed`` is the day's
+                    # the rule named made the day before the extension; the row says both
+                    extended_from=action.extended_from,
                     **_base(asset, rule),
                 )
             )
@@ -408,6 +412,7 @@ def as_dict(deadline: Deadline) -> dict[str, Any]:
         "fee_rule": deadline.fee.id if deadline.fee else None,
         "fee_source": deadline.fee.source() if deadline.fee else None,
         "fee_unconfirmed": deadline.fee.confidence == "U" if deadline.fee else None,
+        "extended_from": deadline.extended_from.isoformat() if deadline.extended_from else None,
     }
 
 

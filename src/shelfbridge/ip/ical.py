@@ -56,6 +56,10 @@ def _description(deadline: Deadline) -> str:
     parts = [f"{deadline.owner_name} · {deadline.asset_external_id}"]
     if deadline.amount is not None:
         parts.append(translate(N_("Amount: ¥{amount}")).format(amount=f"{deadline.amount:,.2f}"))
+    if deadline.extended_from is not None:
+        parts.append(
+            translate(N_("(extended from {day})")).format(day=deadline.extended_from.isoformat())
+        )
     if deadline.fee is not None:
         named = translate(OFFICE_FEES[deadline.fee.fee])
         if deadline.fee.confidence == "U":
