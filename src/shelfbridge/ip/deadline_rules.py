@@ -37,10 +37,16 @@ EXTENSION_FEES = ("extension-first-month", "extension-further-month")
 
 
 class _Sourced:
-    """A row that cites its source in both languages."""
+    """A row that cites its source in both languages, with a confidence mark."""
 
+    id: str
+    confidence: str
     source_zh: str
     source_en: str
+
+    @property
+    def unconfirmed(self) -> bool:
+        return self.confidence == "U"
 
     def source(self, language: str | None = None) -> str:
         chosen = language or current_language.get()
@@ -228,25 +234,39 @@ def parse_office_fee(row: Mapping[str, str]) -> OfficeFeeRow:
     )
 
 
-@dataclass(frozen=True)
-class OfficeFees:
-    """What a step costs in the office's fees other than annual ones: the sum, and the rows."""
+class _Charged:
+    """A sum made from rows of the files: unconfirmed when any row is, named by its rows."""
 
-    amount: Decimal
-    rows: tuple[OfficeFeeRow, ...]
+    @property
+    def rows(self) -> tuple[_Sourced, ...]:
+        raise NotImplementedError
 
     @property
     def unconfirmed(self) -> bool:
-        return any(r.confidence == "U" for r in self.rows)
+        return any(r.unconfirmed for r in self.rows)
 
     @property
     def rule_ids(self) -> str:
+        """The rows' ids in order, each once, joined by "+"."""
         return "+".join(dict.fromkeys(r.id for r in self.rows))
 
 
 @dataclass(frozen=True)
-class Payable:
-    """What the office expects for one patent year: the schedule's fee, less a reduction."""
+class OfficeFees(_Charged):
+    """What a step costs in the office's fees other than annual ones: the sum, and the rows."""
+
+    amount: Decimal
+    charged: tuple[OfficeFeeRow, ...]
+
+    @property
+    def rows(self) -> tuple[_Sourced, ...]:
+        return self.charged
+
+
+@dataclass(frozen=True)
+class Payable(_Charged):
+    """What the office expects for one patent year: the schedule's fee, less a reduction (its
+    ``rule_ids``: the schedule's row, and the reduction's after a "+")."""
 
     row: FeeRow  # the schedule's row
     amount: Decimal
@@ -258,13 +278,8 @@ class Payable:
         return self.row.fee
 
     @property
-    def unconfirmed(self) -> bool:
-        return any(r.confidence == "U" for r in (self.row, self.reduction) if r is not None)
-
-    @property
-    def rule_ids(self) -> str:
-        """The schedule's row, and the reduction's after a "+"."""
-        return "+".join(r.id for r in (self.row, self.reduction) if r is not None)
+    def rows(self) -> tuple[_Sourced, ...]:
+        return (self.row, self.reduction) if self.reduction else (self.row,)
 
 
 def _once(keyed: Iterable[tuple[str, str]]) -> None:

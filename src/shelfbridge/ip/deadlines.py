@@ -146,7 +146,7 @@ def _base(
         "rule_id": rule.id if rule else None,
         "source_zh": rule.source_zh if rule else "",
         "source_en": rule.source_en if rule else "",
-        "unconfirmed": rule.confidence == "U" if rule else False,
+        "unconfirmed": rule.unconfirmed if rule else False,
         **extra,
     }
 
@@ -411,7 +411,7 @@ def as_dict(deadline: Deadline) -> dict[str, Any]:
         "fee_label": translate(OFFICE_FEES[deadline.fee.fee]) if deadline.fee else None,
         "fee_rule": deadline.fee.id if deadline.fee else None,
         "fee_source": deadline.fee.source() if deadline.fee else None,
-        "fee_unconfirmed": deadline.fee.confidence == "U" if deadline.fee else None,
+        "fee_unconfirmed": deadline.fee.unconfirmed if deadline.fee else None,
         "extended_from": deadline.extended_from.isoformat() if deadline.extended_from else None,
     }
 

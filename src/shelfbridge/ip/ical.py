@@ -62,7 +62,7 @@ def _description(deadline: Deadline) -> str:
         )
     if deadline.fee is not None:
         named = translate(OFFICE_FEES[deadline.fee.fee])
-        if deadline.fee.confidence == "U":
+        if deadline.fee.unconfirmed:
             named = f"{named}, {translate(N_('unconfirmed'))}"
         parts.append(f"({named})")
     if deadline.full_amount is not None:
