@@ -99,3 +99,12 @@ def test_foreign_words_are_a_query_without_chinese_as_typed() -> None:
     assert analyzer.foreign_words("锂电池 battery") == []  # holds Chinese: not foreign
     assert analyzer.foreign_words("ＧａＮ ＬＥＤ") == ["gan", "led"]  # full-width folded
     assert analyzer.foreign_words("a 1 x") == []
+
+
+def test_words_among_chinese_are_the_english_words_of_a_chinese_query() -> None:
+    analyzer = default_analyzer()
+    words = analyzer.words_among_chinese("锂电池 Separator，CO2 和 the PCB 涂层 separator")
+    assert words == ["separator", "pcb"]  # letters only, three or more, stopwords out, once
+    assert analyzer.words_among_chinese("battery separator") == []  # no Chinese: foreign_words
+    assert analyzer.words_among_chinese("锂电池 ＳＥＰＡＲＡＴＯＲ") == ["separator"]
+    assert analyzer.words_among_chinese("锂电池 5G Li") == []

@@ -263,3 +263,26 @@ def test_an_english_query_is_embedded_with_its_words_chinese_neighbours(tmp_path
     assert not [h for h in plain.search(T, "fish disease", MatchFilters(), ALL, 7) if h[0] == 3][0][
         2
     ].matched_terms
+
+
+def test_a_chinese_query_bridges_the_english_words_no_record_holds(tmp_path: Path) -> None:
+    bridged = _bilingual(tmp_path)
+    assert bridged.bridged_words("养殖 disease") == []  # no target: nothing to look up
+    assert bridged.bridged_words("养殖 disease", T) == ["病害"]
+    assert bridged.bridged_words("养殖 disease and fish", T) == ["病害", "鱼类"]
+    # (the analyzer splits 养殖 and 鱼类; the index holds neither English word yet)
+    (hit,) = [h for h in bridged.search(T, "养殖 disease", MatchFilters(), ALL, 7) if h[0] == 3]
+    assert "病害" in hit[2].matched_terms  # read as 病害, which the record holds
+    plain = _bilingual(tmp_path / "off", bridge_weight=0.0)
+    assert plain.bridged_words("养殖 disease", T) == []
+    (hit,) = [h for h in plain.search(T, "养殖 disease", MatchFilters(), ALL, 7) if h[0] == 3]
+    assert "病害" not in hit[2].matched_terms
+    # once a record holds the word itself, the lexical lists find it as typed
+    analyzer = default_analyzer()
+    text = "Disease surveillance of farmed fish 养殖鱼类疾病监测"
+    vector = bridged.embedder.embed_documents([text])[0]
+    bridged.backend.upsert(
+        T, [IndexedRecord(8, "R-8", vector, analyzer.term_counts(text), MatchAttributes())]
+    )
+    assert bridged.bridged_words("养殖 disease", T) == []
+    assert bridged.bridged_words("fish disease", T) == ["鱼类", "病害"]  # English: all of it

@@ -20,7 +20,7 @@ import logging
 import re
 import threading
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -123,7 +123,19 @@ class Analyzer:
         folded = fold(text)
         if _CHINESE_RUN.search(folded):
             return []
-        words = (w for w in _LATIN_WORD.findall(folded) if len(w) > 1)
+        return self._latin_words(folded, lambda w: len(w) > 1)
+
+    def words_among_chinese(self, text: str) -> list[str]:
+        """The English words of a query written mostly in Chinese ("锂电池 separator"), as
+        :meth:`foreign_words` gives them: letters only, three or more (a formula such as co2,
+        a unit or a two-letter acronym is no word to translate); ``[]`` without Chinese."""
+        folded = fold(text)
+        if not _CHINESE_RUN.search(folded):
+            return []
+        return self._latin_words(folded, lambda w: len(w) > 2 and w.isalpha())
+
+    def _latin_words(self, folded: str, keep: Callable[[str], bool]) -> list[str]:
+        words = (w for w in _LATIN_WORD.findall(folded) if keep(w))
         return list(dict.fromkeys(w for w in words if w not in self.stopwords))
 
     def indexed_counts(self, text: str) -> dict[str, int]:

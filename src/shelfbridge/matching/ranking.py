@@ -21,8 +21,9 @@ and the :class:`~.analysis.Analyzer`; no database. One search runs:
 A query written without Chinese (an English one) is embedded together with its words' nearest
 Chinese corpus words (:meth:`Matcher.bridged_words`, from the embedder's multilingual term
 vectors: "lithium-ion battery" → 锂离子 电池): alone, its vector meets the records that hold
-Latin script (formulas, acronyms) before the records about its subject. The lexical lists keep
-the query's own words.
+Latin script (formulas, acronyms) before the records about its subject. A query written in
+Chinese with English words among them bridges the English words no record holds the same way
+("锂电池 separator"). The lexical lists keep the query's own words.
 
 The score of a hit is the sum of its explanation's ``signals`` (``lexical``, ``semantic``,
 ``neighbours``). The knobs and the data that chose them are in ``docs/architecture.md``.
@@ -92,7 +93,7 @@ class _Query:
     terms: dict[str, float]  # words and their weights
     grams: dict[str, float]  # character bigrams (marked) and their counts
     text: str  # what the user typed ("" for a record used as a query)
-    bridged: tuple[str, ...] = ()  # a query without Chinese: its words' nearest Chinese words
+    bridged: tuple[str, ...] = ()  # its English words' nearest Chinese words (bridged_words)
 
 
 @dataclass
@@ -142,7 +143,7 @@ class Matcher:
         """
         if not text.strip():
             return []
-        bridged = tuple(self.bridged_words(text))
+        bridged = tuple(self.bridged_words(text, target))
         vector = self._query_vector(text, bridged)
         terms = {t: float(c) for t, c in self.analyzer.term_counts(text).items()}
         grams = {g: float(c) for g, c in Counter(self.analyzer.grams(text)).items()}
@@ -193,15 +194,28 @@ class Matcher:
         mixed: Vector = normalise_rows(own + self.settings.bridge_weight * translated)[0]
         return mixed
 
-    def bridged_words(self, text: str) -> list[str]:
+    def bridged_words(self, text: str, target: Target | None = None) -> list[str]:
         """For a query written without Chinese, the corpus's Chinese words nearest to its
         words, one each (an English query's vector lands among the few records that hold Latin
-        script; its translated words' vector lands among the records about it)."""
+        script; its translated words' vector lands among the records about it).
+
+        In a query written in Chinese, only the English words that no record of ``target``
+        holds are bridged ("锂电池 separator" → 分隔): those can meet a record only through a
+        translation, while a word the records hold (an acronym, a name, a formula) is found
+        as it is, and translating it would risk a wrong sense for a second embedding."""
         if self.settings.bridge_weight <= 0 or self.bridge is None:
             return []
         words = self.analyzer.foreign_words(text)
+        if not words and target is not None:
+            words = self._unheld(target, self.analyzer.words_among_chinese(text))
         bridged = self.bridge.bridge_terms(words) if words else []
         return list(dict.fromkeys(w for w in bridged if w))
+
+    def _unheld(self, target: Target, words: Sequence[str]) -> list[str]:
+        """The words whose analysed term no record of ``target`` holds."""
+        terms = {w: self.analyzer.normalise(w) for w in words}
+        held = self.backend.statistics(target, [t for t in terms.values() if t])
+        return [w for w, t in terms.items() if t and not held.document_frequency.get(t, 0)]
 
     # ------------------------------------------------------------------ pipeline
     def _rank(
