@@ -213,6 +213,8 @@ class Matcher:
 
     def _unheld(self, target: Target, words: Sequence[str]) -> list[str]:
         """The words whose analysed term no record of ``target`` holds."""
+        if not words:  # a query in Chinese alone: nothing to look up
+            return []
         terms = {w: self.analyzer.normalise(w) for w in words}
         held = self.backend.statistics(target, [t for t in terms.values() if t])
         return [w for w, t in terms.items() if t and not held.document_frequency.get(t, 0)]
