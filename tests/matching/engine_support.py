@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,32 @@ class NgramEmbedder:
 
 
 register_embedder(TEST_EMBEDDER, NgramEmbedder)
+
+
+def cli_invoker(db_url: str, data_dir: Path, embedder: str = TEST_EMBEDDER) -> Any:
+    """Runs ``shelfbridge`` commands against a test's database, with their own data directory
+    and a test embedder (the CLI builds its runtime from the environment, as in production)."""
+    import contextvars
+
+    from typer.testing import CliRunner
+
+    from shelfbridge.cli import app as cli_app
+    from tests.conftest import app_url
+
+    env = {
+        "SHELFBRIDGE_DATA_DIR": str(data_dir),
+        "SHELFBRIDGE_MATCH_EMBEDDER": embedder,
+        "SHELFBRIDGE_MIGRATION_DATABASE_URL": db_url,
+    }
+    runner = CliRunner()
+
+    def invoke(*args: str, lang: str = "en", stdin: str | None = None) -> Any:
+        argv = [*args, "--db", app_url(db_url), "--lang", lang]
+        return contextvars.copy_context().run(
+            runner.invoke, cli_app, argv, env=env, input=stdin, catch_exceptions=False
+        )
+
+    return invoke
 
 
 def _embedded_available() -> bool:

@@ -103,8 +103,9 @@ def test_foreign_words_are_a_query_without_chinese_as_typed() -> None:
 
 def test_words_among_chinese_are_the_english_words_of_a_chinese_query() -> None:
     analyzer = default_analyzer()
-    words = analyzer.words_among_chinese("锂电池 Separator，CO2 和 the PCB 涂层 separator")
-    assert words == ["separator", "pcb"]  # letters only, three or more, stopwords out, once
+    words = analyzer.words_among_chinese("锂电池 separator，CO2 和 the PCB 涂层 coating separator")
+    assert words == ["separator", "coating"]  # lower case, letters only, stopwords out, once
     assert analyzer.words_among_chinese("battery separator") == []  # no Chinese: foreign_words
-    assert analyzer.words_among_chinese("锂电池 ＳＥＰＡＲＡＴＯＲ") == ["separator"]
-    assert analyzer.words_among_chinese("锂电池 5G Li") == []
+    assert analyzer.words_among_chinese("锂电池 ｓｅｐａｒａｔｏｒ") == ["separator"]  # full-width
+    # a capital marks a name or an acronym, digits a formula, two letters a symbol
+    assert analyzer.words_among_chinese("基于Java的 HPLC 测定 Intranet co2 li") == []

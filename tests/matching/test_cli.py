@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import contextvars
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from shelfbridge.cli import app as cli_app
-from tests.conftest import app_url
 from tests.matching.engine_support import (
     CANARY,
     TEST_EMBEDDER,
     Tenants,
     build_tenants,
+    cli_invoker,
 )
 
 
@@ -29,20 +26,7 @@ def world(database: Any) -> Tenants:
 def cli(db_url: str, tmp_path: Path) -> Any:
     """Run a command against this test's database, with its own data directory and the test
     embedder (the CLI builds its runtime from the environment, as in production)."""
-    env = {
-        "SHELFBRIDGE_DATA_DIR": str(tmp_path / "data"),
-        "SHELFBRIDGE_MATCH_EMBEDDER": TEST_EMBEDDER,
-        "SHELFBRIDGE_MIGRATION_DATABASE_URL": db_url,
-    }
-    runner = CliRunner()
-
-    def invoke(*args: str, lang: str = "en", stdin: str | None = None) -> Any:
-        argv = [*args, "--db", app_url(db_url), "--lang", lang]
-        return contextvars.copy_context().run(
-            runner.invoke, cli_app, argv, env=env, input=stdin, catch_exceptions=False
-        )
-
-    return invoke
+    return cli_invoker(db_url, tmp_path / "data")
 
 
 def test_rebuild_reports_records_per_second_and_info_shows_the_index(

@@ -241,7 +241,7 @@ def _bilingual(tmp_path: Path, **settings: float) -> Matcher:
 def test_an_english_query_is_embedded_with_its_words_chinese_neighbours(tmp_path: Path) -> None:
     bridged = _bilingual(tmp_path)
     assert bridged.bridged_words("fish disease") == ["鱼类", "病害"]
-    assert bridged.bridged_words("鱼类 disease") == []  # written with Chinese: as it is
+    assert bridged.bridged_words("鱼类 Disease") == []  # with Chinese: lower case only
     own, translated = bridged.embedder.embed_queries(["fish disease", "鱼类 病害"])
     expected = own + 0.5 * translated
     expected /= np.linalg.norm(expected)
@@ -265,24 +265,19 @@ def test_an_english_query_is_embedded_with_its_words_chinese_neighbours(tmp_path
     ].matched_terms
 
 
-def test_a_chinese_query_bridges_the_english_words_no_record_holds(tmp_path: Path) -> None:
+def test_a_chinese_query_bridges_its_lower_case_english_words(tmp_path: Path) -> None:
     bridged = _bilingual(tmp_path)
-    assert bridged.bridged_words("养殖 disease") == []  # no target: nothing to look up
-    assert bridged.bridged_words("养殖 disease", T) == ["病害"]
-    assert bridged.bridged_words("养殖 disease and fish", T) == ["病害", "鱼类"]
-    # (the analyzer splits 养殖 and 鱼类; the index holds neither English word yet)
+    assert bridged.bridge_pairs("养殖 disease and fish") == [("disease", "病害"), ("fish", "鱼类")]
+    assert bridged.bridged_words("养殖 disease") == ["病害"]
+    assert bridged.bridged_words("养殖 Disease") == []  # a capital: a name, searched as typed
+    assert bridged.bridge_pairs("fish disease") == [("fish", "鱼类"), ("disease", "病害")]
+    own, translated = bridged.embedder.embed_queries(["养殖 disease", "病害"])
+    expected = own + 0.5 * translated
+    expected /= np.linalg.norm(expected)
+    assert np.allclose(bridged._embed_query("养殖 disease", ["病害"]), expected, atol=1e-6)
     (hit,) = [h for h in bridged.search(T, "养殖 disease", MatchFilters(), ALL, 7) if h[0] == 3]
     assert "病害" in hit[2].matched_terms  # read as 病害, which the record holds
     plain = _bilingual(tmp_path / "off", bridge_weight=0.0)
-    assert plain.bridged_words("养殖 disease", T) == []
+    assert plain.bridge_pairs("养殖 disease") == []
     (hit,) = [h for h in plain.search(T, "养殖 disease", MatchFilters(), ALL, 7) if h[0] == 3]
     assert "病害" not in hit[2].matched_terms
-    # once a record holds the word itself, the lexical lists find it as typed
-    analyzer = default_analyzer()
-    text = "Disease surveillance of farmed fish 养殖鱼类疾病监测"
-    vector = bridged.embedder.embed_documents([text])[0]
-    bridged.backend.upsert(
-        T, [IndexedRecord(8, "R-8", vector, analyzer.term_counts(text), MatchAttributes())]
-    )
-    assert bridged.bridged_words("养殖 disease", T) == []
-    assert bridged.bridged_words("fish disease", T) == ["鱼类", "病害"]  # English: all of it

@@ -367,7 +367,8 @@ def _run_query(
     target: Target,
     top: int,
     filters: dict[str, Any],
-) -> list[Hit]:
+) -> tuple[list[Hit], list[tuple[str, str]]]:
+    """The hits, and how the query's English words were read (see ``service.read_as``)."""
     from shelfbridge.matching import service
 
     with database.unit_of_work(write=False) as session:
@@ -382,10 +383,18 @@ def _run_query(
             org_kinds=_as_list(filters.get("org_kind")),
         )
         resolved = service.resolve_filters(session, given, target)
-        return service.match_text(session, text, target, filters=resolved, limit=top)
+        hits = service.match_text(session, text, target, filters=resolved, limit=top)
+        return hits, service.read_as(session, text)
 
 
-def _print_hits(hits: list[Hit]) -> None:
+def _read_as_json(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"word": word, "read_as": chinese} for word, chinese in pairs]
+
+
+def _print_hits(hits: list[Hit], pairs: list[tuple[str, str]]) -> None:
+    if pairs:
+        read = ", ".join(f"{word} → {chinese}" for word, chinese in pairs)
+        typer.echo(_("English words read as: {pairs}", pairs=read))
     if not hits:
         typer.echo(_("No matches."))
         return
@@ -440,7 +449,7 @@ def _batch(
             try:
                 line_top = _int_or_none(query.get("top"), "top") or top
                 filters = {**defaults, **{k: query[k] for k in BATCH_KEYS & set(query)}}
-                hits = _run_query(database, text, line_target, line_top, filters)
+                hits, pairs = _run_query(database, text, line_target, line_top, filters)
             except ValueError as error:
                 raise _BadLine(
                     _("Line {line}: “{key}” must be a whole number.", line=number, key=str(error))
@@ -457,7 +466,11 @@ def _batch(
                 json.dumps({"id": ident, "line": number, "error": message}, ensure_ascii=False)
             )
             continue
-        record = {"id": ident, "hits": [_hit_json(h) for h in hits]}
+        record = {
+            "id": ident,
+            "hits": [_hit_json(h) for h in hits],
+            "read_as": _read_as_json(pairs),
+        }
         typer.echo(json.dumps(record, ensure_ascii=False))
     return bad
 
@@ -532,8 +545,10 @@ def match_command(
 
     With --queries FILE.jsonl --json, answers a whole file of queries after loading the model
     once and writes one JSON line per query: {"id": …, "hits": [{"external_id": …, "score": …,
-    "title": …, "explanation": {…}}]}. A bad line gets {"id": …, "line": …, "error": …} and a
-    message on standard error, and the command then exits with 1.
+    "title": …, "explanation": {…}}], "read_as": [{"word": …, "read_as": …}]} (read_as: the
+    query's English words searched through their nearest Chinese corpus words). A bad line
+    gets {"id": …, "line": …, "error": …} and a message on standard error, and the command
+    then exits with 1.
     """
     settings, database = open_database(db, lang)
     try:
@@ -574,7 +589,7 @@ def match_command(
                 return
             assert text is not None
             try:
-                hits = _run_query(database, text, chosen, top, defaults)
+                hits, pairs = _run_query(database, text, chosen, top, defaults)
             except ShelfbridgeError as error:
                 raise _refuse(error) from None
             if as_json:
@@ -582,10 +597,11 @@ def match_command(
                     "query": text,
                     "target": chosen.value,
                     "hits": [_hit_json(h) for h in hits],
+                    "read_as": _read_as_json(pairs),
                 }
                 typer.echo(json.dumps(payload, ensure_ascii=False))
             else:
-                _print_hits(hits)
+                _print_hits(hits, pairs)
         finally:
             security.flush(database)
             current_actor.reset(token)

@@ -20,7 +20,7 @@ import logging
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -123,19 +123,23 @@ class Analyzer:
         folded = fold(text)
         if _CHINESE_RUN.search(folded):
             return []
-        return self._latin_words(folded, lambda w: len(w) > 1)
+        words = (w for w in _LATIN_WORD.findall(folded) if len(w) > 1)
+        return list(dict.fromkeys(w for w in words if w not in self.stopwords))
 
     def words_among_chinese(self, text: str) -> list[str]:
-        """The English words of a query written mostly in Chinese ("锂电池 separator"), as
-        :meth:`foreign_words` gives them: letters only, three or more (a formula such as co2,
-        a unit or a two-letter acronym is no word to translate); ``[]`` without Chinese."""
+        """The English words of a query written in Chinese ("锂电池 separator"): those typed in
+        lower case, letters only, three or more, stopwords dropped, each once, in order; ``[]``
+        without Chinese. A word typed with a capital (HPLC, MEMS, Java) is taken for an acronym
+        or a name, and a formula or unit (co2, 5g) for no word: searched as typed only."""
+        widened = text.translate(_FOLD)  # half-width, case kept, offsets kept
         folded = fold(text)
-        if not _CHINESE_RUN.search(folded):
+        if not _CHINESE_RUN.search(folded) or len(folded) != len(widened):
             return []
-        return self._latin_words(folded, lambda w: len(w) > 2 and w.isalpha())
-
-    def _latin_words(self, folded: str, keep: Callable[[str], bool]) -> list[str]:
-        words = (w for w in _LATIN_WORD.findall(folded) if keep(w))
+        words = (
+            m.group()
+            for m in _LATIN_WORD.finditer(folded)
+            if len(m.group()) > 2 and m.group().isalpha() and widened[m.start() : m.end()].islower()
+        )
         return list(dict.fromkeys(w for w in words if w not in self.stopwords))
 
     def indexed_counts(self, text: str) -> dict[str, int]:

@@ -97,8 +97,9 @@ class ExplanationOut(BaseModel):
     matched_terms: list[str] = Field(
         description="Query words found in the record, then the longest pieces of the query's "
         "Chinese text whose character bigrams the record holds; for a query written without "
-        "Chinese, then the Chinese words its words were read as (their nearest corpus words) "
-        "that the record holds."
+        "Chinese (or the lower-case English words of a Chinese query), then the Chinese "
+        "words they were read as (their nearest corpus words, see read_as) that the record "
+        "holds."
     )
     passages: list[str] = Field(description="Excerpts of the record that matched best.")
     signals: dict[str, float] = Field(
@@ -118,10 +119,23 @@ class HitOut(BaseModel):
     explanation: ExplanationOut
 
 
+class ReadAsOut(BaseModel):
+    """An English word of the query and the Chinese corpus word it was searched as."""
+
+    word: str
+    read_as: str
+
+
 class MatchesOut(BaseModel):
     target: Target
     count: int = Field(description="How many hits are returned (all visible to the caller).")
     hits: list[HitOut]
+    read_as: list[ReadAsOut] = Field(
+        default_factory=list,
+        description="For a free-text query: its English words that were searched through "
+        "their nearest Chinese corpus words (all of them in a query without Chinese; in a "
+        "Chinese query, those typed in lower case), each with that word. Empty otherwise.",
+    )
 
 
 Top = Annotated[int, Query(ge=1, le=service.MAX_LIMIT, description="How many hits at most.")]
@@ -189,8 +203,15 @@ def _hit_out(hit: Hit) -> HitOut:
     )
 
 
-def _out(target: Target, hits: list[Hit]) -> MatchesOut:
-    return MatchesOut(target=target, count=len(hits), hits=[_hit_out(h) for h in hits])
+def _out(
+    target: Target, hits: list[Hit], read_as: list[tuple[str, str]] | None = None
+) -> MatchesOut:
+    return MatchesOut(
+        target=target,
+        count=len(hits),
+        hits=[_hit_out(h) for h in hits],
+        read_as=[ReadAsOut(word=w, read_as=c) for w, c in read_as or ()],
+    )
 
 
 def _filters(
@@ -264,7 +285,8 @@ def build_router() -> APIRouter:
             session, target, kind, region, cluster, trl_min, trl_max, discipline, industry,
             org_kind,
         )  # fmt: skip
-        return _out(target, service.match_text(session, q, target, filters=filters, limit=top))
+        hits = service.match_text(session, q, target, filters=filters, limit=top)
+        return _out(target, hits, service.read_as(session, q))
 
     @router.get(
         "/demands/{record_id}/matches",

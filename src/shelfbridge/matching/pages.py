@@ -290,6 +290,7 @@ def _search(request: Request, session: Session) -> HTMLResponse:
     options = SearchOptions.load(session)
     form = SearchForm.read(request.query_params, options)
     hits: list[HitView] = []
+    read_as: list[tuple[str, str]] = []
     source = Source(QUERY, text=form.q)
     problem = None
     build: BuildState | None = None
@@ -297,6 +298,7 @@ def _search(request: Request, session: Session) -> HTMLResponse:
         try:
             filters = form.filters(session)
             hits = hit_views(find_matches(session, source, form.target, filters, SEARCH_SIZE))
+            read_as = service.read_as(session, form.q)
         except IndexBuilding as building:  # the first build: its progress, until it is done
             build = building.state
         except ShelfbridgeError as error:  # an index that must be rebuilt first, …
@@ -309,6 +311,7 @@ def _search(request: Request, session: Session) -> HTMLResponse:
         "options": options,
         "targets": [(t.value, translate(text)) for t, text in TARGETS.items()],
         "hits": hits,
+        "read_as": read_as,
         "problem": problem,
         "build": build,
         "source": source,

@@ -22,8 +22,8 @@ A query written without Chinese (an English one) is embedded together with its w
 Chinese corpus words (:meth:`Matcher.bridged_words`, from the embedder's multilingual term
 vectors: "lithium-ion battery" → 锂离子 电池): alone, its vector meets the records that hold
 Latin script (formulas, acronyms) before the records about its subject. A query written in
-Chinese with English words among them bridges the English words no record holds the same way
-("锂电池 separator"). The lexical lists keep the query's own words.
+Chinese bridges its English words typed in lower case the same way ("锂电池 separator"). The
+lexical lists keep the query's own words.
 
 The score of a hit is the sum of its explanation's ``signals`` (``lexical``, ``semantic``,
 ``neighbours``). The knobs and the data that chose them are in ``docs/architecture.md``.
@@ -143,7 +143,7 @@ class Matcher:
         """
         if not text.strip():
             return []
-        bridged = tuple(self.bridged_words(text, target))
+        bridged = tuple(self.bridged_words(text))
         vector = self._query_vector(text, bridged)
         terms = {t: float(c) for t, c in self.analyzer.term_counts(text).items()}
         grams = {g: float(c) for g, c in Counter(self.analyzer.grams(text)).items()}
@@ -194,30 +194,26 @@ class Matcher:
         mixed: Vector = normalise_rows(own + self.settings.bridge_weight * translated)[0]
         return mixed
 
-    def bridged_words(self, text: str, target: Target | None = None) -> list[str]:
+    def bridged_words(self, text: str) -> list[str]:
         """For a query written without Chinese, the corpus's Chinese words nearest to its
         words, one each (an English query's vector lands among the few records that hold Latin
         script; its translated words' vector lands among the records about it).
 
-        In a query written in Chinese, only the English words that no record of ``target``
-        holds are bridged ("锂电池 separator" → 分隔): those can meet a record only through a
-        translation, while a word the records hold (an acronym, a name, a formula) is found
-        as it is, and translating it would risk a wrong sense for a second embedding."""
+        In a query written in Chinese, its English words typed in lower case are bridged the
+        same way ("锂电池 separator" → 分隔; :meth:`.Analyzer.words_among_chinese`): a name or an
+        acronym (HPLC) is found by the lexical lists as typed, and translating it would risk a
+        wrong sense for a second embedding. Whether a word is bridged never depends on what
+        the records hold: that would tell a caller whether records it may not see hold it."""
+        return list(dict.fromkeys(chinese for _, chinese in self.bridge_pairs(text)))
+
+    def bridge_pairs(self, text: str) -> list[tuple[str, str]]:
+        """Each bridged English word of the query with the Chinese word it is read as (what
+        :meth:`bridged_words` searches with), in the query's order: shown to the user."""
         if self.settings.bridge_weight <= 0 or self.bridge is None:
             return []
-        words = self.analyzer.foreign_words(text)
-        if not words and target is not None:
-            words = self._unheld(target, self.analyzer.words_among_chinese(text))
+        words = self.analyzer.foreign_words(text) or self.analyzer.words_among_chinese(text)
         bridged = self.bridge.bridge_terms(words) if words else []
-        return list(dict.fromkeys(w for w in bridged if w))
-
-    def _unheld(self, target: Target, words: Sequence[str]) -> list[str]:
-        """The words whose analysed term no record of ``target`` holds."""
-        if not words:  # a query in Chinese alone: nothing to look up
-            return []
-        terms = {w: self.analyzer.normalise(w) for w in words}
-        held = self.backend.statistics(target, [t for t in terms.values() if t])
-        return [w for w, t in terms.items() if t and not held.document_frequency.get(t, 0)]
+        return [(word, chinese) for word, chinese in zip(words, bridged, strict=True) if chinese]
 
     # ------------------------------------------------------------------ pipeline
     def _rank(

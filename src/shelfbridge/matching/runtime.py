@@ -98,6 +98,8 @@ class Matcher(Protocol):
         text_loader: TextLoader | None = None,
     ) -> Ranked: ...
 
+    def bridge_pairs(self, text: str) -> list[tuple[str, str]]: ...
+
 
 # ---------------------------------------------------------------- the runtime
 def _now() -> str:

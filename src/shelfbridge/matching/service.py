@@ -458,6 +458,13 @@ def match_text(
     return _search(session, target, text, filters or MatchFilters(), limit)
 
 
+def read_as(session: Session, text: str) -> list[tuple[str, str]]:
+    """How a free-text query's English words were read: each with the Chinese corpus word it
+    was searched as (see :meth:`~.ranking.Matcher.bridge_pairs`); ask after
+    :func:`match_text`, which makes sure the index is there."""
+    return runtime_for(session).matcher.bridge_pairs((text or "").strip())
+
+
 def _record_text(record: Any) -> str:
     if isinstance(record, Demand):
         return "\n".join(p for p in (record.title, record.description) if p)
