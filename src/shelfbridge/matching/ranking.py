@@ -13,11 +13,7 @@ and the :class:`~.analysis.Analyzer`; no database. One search runs:
    round one move the query vector towards their centroid (``feedback_vector_weight``) and add
    their ``feedback_terms`` strongest BM25 words to the words' query (the grams' stays)
    (``feedback_term_weight`` of the query mass). A second round with the expanded query gives
-   the candidates and scores that go on. Its dense list is the first round's dense
-   candidates re-scored with the moved vector (each score plus its stored vector · (moved −
-   first)), which is what a search would give them, rather than a second dense search: the
-   moved vector's best records are nearly all among them, and the search was a sixth of a
-   query's time.
+   the candidates and scores that go on.
 3. **Neighbour smoothing**: each of the top candidates adds ``smoothing_weight`` × the mean
    score of its ``smoothing_neighbours`` nearest candidates (cosine of stored vectors), so that
    a record surrounded by good matches rises and an isolated lexical accident sinks.
@@ -34,8 +30,9 @@ The score of a hit is the sum of its explanation's ``signals`` (``lexical``, ``s
 
 A free-text query is embedded on a worker thread while the first round's lexical stage runs
 (the embedding model is native code that releases the GIL), so a search costs about the larger
-of the two rather than their sum. The ranking is the same as when they run one after the
-other.
+of the two rather than their sum; likewise the feedback round's dense stage (BLAS, which
+releases the GIL too) runs beside its lexical one when the backend declares
+``concurrent_reads``. The ranking is the same as when they run one after the other.
 """
 
 from __future__ import annotations
@@ -45,7 +42,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -105,7 +102,6 @@ class _Round:
     scores: npt.NDArray[np.float64]
     lexical: npt.NDArray[np.float64]
     semantic: npt.NDArray[np.float64]
-    dense: list[Candidate] = field(default_factory=list)  # the dense list, as retrieved
 
 
 class Matcher:
@@ -126,8 +122,8 @@ class Matcher:
         self.settings = settings
         # the embedder's term bridge, if it has one (asked for English queries)
         self.bridge = embedder if isinstance(embedder, TermBridge) else None
-        # run the query embedding beside the first round's lexical stage (False: one after
-        # the other; the ranking is the same)
+        # run the query embedding and the feedback round's dense stage beside the lexical
+        # stage (False: one after the other; the ranking is the same)
         self.overlap = overlap
 
     # ------------------------------------------------------------------ entry points
@@ -251,14 +247,7 @@ class Matcher:
                 expanded = self._feedback_terms(target, top)
                 query2 = replace(query, terms=self._expand(terms, expanded))
                 second, _ = self._round(
-                    target,
-                    query2,
-                    vector2,
-                    filters,
-                    scope,
-                    depth,
-                    s.feedback_lexical_weight,
-                    rescore=(query_vector, first.dense),
+                    target, query2, vector2, filters, scope, depth, s.feedback_lexical_weight
                 )
                 if second.ids:
                     final = second
@@ -298,19 +287,22 @@ class Matcher:
         scope: Scope,
         depth: int,
         lexical_weight: float,
-        *,
-        rescore: tuple[Vector, list[Candidate]] | None = None,
     ) -> tuple[_Round, Vector]:
         """One retrieval round, and the query vector it used (waited for after the lexical
-        stage, so that an embedding still running overlaps it). With ``rescore`` (an earlier
-        round's vector and dense list) the dense list is that list re-scored, not searched."""
+        stage, so that an embedding still running overlaps it)."""
+        pending: Future[list[Candidate]] | None = None
+        concurrent = self.overlap and getattr(self.backend, "concurrent_reads", False)
+        if concurrent and not callable(source):
+            # the feedback round knows its vector: its dense stage runs beside the lexical one
+            pending = _pool().submit(self.backend.dense, target, source, depth, filters, scope)
         lexical = self._lexical(target, query.terms, depth, filters, scope)
         grams = self._lexical(target, query.grams, depth, filters, scope)
         vector = source() if callable(source) else source
-        if rescore is None:
-            dense = self.backend.dense(target, vector, depth, filters, scope)
-        else:
-            dense = self._rescored(target, vector, *rescore)
+        dense = (
+            pending.result()
+            if pending is not None
+            else self.backend.dense(target, vector, depth, filters, scope)
+        )
         ids = list(
             dict.fromkeys(
                 [c.record_id for c in lexical]
@@ -325,23 +317,7 @@ class Matcher:
             (1.0 - share) * _standardise(lexical, ids) + share * _standardise(grams, ids)
         )
         sem = (1.0 - lexical_weight) * _standardise(dense, ids)  # zeros for an empty list
-        return _Round(ids, lex + sem, lex, sem, dense), vector
-
-    def _rescored(
-        self, target: Target, vector: Vector, before: Vector, candidates: list[Candidate]
-    ) -> list[Candidate]:
-        """``candidates`` (dense scores for the vector ``before``) scored for ``vector``: the
-        backend's score is the inner product minus a per-record constant (the density
-        penalty), so adding the stored vector's inner product with the difference gives it
-        exactly (the filters and the scope were applied when they were found)."""
-        if not candidates:
-            return []
-        ids = [c.record_id for c in candidates]
-        stored = self.backend.vectors(target, ids).astype(np.float32, copy=False)
-        moved = stored @ (np.asarray(vector, dtype=np.float32) - before)
-        scores = np.array([c.score for c in candidates], dtype=np.float64) + moved
-        order = np.argsort(-scores, kind="stable")
-        return [Candidate(ids[i], float(scores[i])) for i in order]
+        return _Round(ids, lex + sem, lex, sem), vector
 
     def _lexical(
         self,

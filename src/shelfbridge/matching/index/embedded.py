@@ -187,6 +187,10 @@ class _TargetState:
 class EmbeddedIndex:
     """The default :class:`~.base.IndexBackend`: numpy segments + log in a directory."""
 
+    # reads work on immutable snapshots: the matcher may run a search's lexical and dense
+    # stages on two threads at once
+    concurrent_reads = True
+
     def __init__(
         self,
         path: Path | str,
