@@ -3,6 +3,7 @@ the corpus only, cached for other processes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,29 @@ def test_a_foreign_word_bridges_to_the_nearest_chinese_word_of_the_corpus() -> N
     embedder.fit(CORPUS)
     assert embedder.bridge_terms(["battery", "fish", "disease"]) == ["电池", "鱼类", "病害"]
     assert embedder.bridge_terms([]) == []
+
+
+def test_a_bridged_word_is_looked_up_once_until_the_next_fit() -> None:
+    """A search and the "read as" shown with it ask for the same words: the term model embeds
+    each once; a refit (new candidates) asks again."""
+    asked: list[str] = []
+
+    class Counting(BilingualHashModel):
+        def embed_terms(self, terms: Sequence[str]) -> Any:
+            asked.extend(terms)
+            return super().embed_terms(terms)
+
+    model = Counting()
+    embedder = StaticEmbedder("static-test", model, model)  # type: ignore[arg-type]
+    embedder.fit(CORPUS)
+    asked.clear()
+    assert embedder.bridge_terms(["fish", "disease", "fish"]) == ["鱼类", "病害", "鱼类"]
+    assert embedder.bridge_terms(["disease", "battery"]) == ["病害", "电池"]
+    assert asked == ["fish", "disease", "battery"]
+    embedder.fit(CORPUS)
+    asked.clear()
+    assert embedder.bridge_terms(["fish"]) == ["鱼类"]
+    assert asked == ["fish"]
 
 
 def test_a_single_character_word_is_a_bridge_candidate_too() -> None:

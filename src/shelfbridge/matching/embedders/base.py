@@ -42,7 +42,7 @@ class TermModel(Protocol):
 class TermBridge(Protocol):
     """An embedder that knows the corpus's own words and can name, for a word of another
     language, the corpus word nearest to it (a static embedder: its term model is
-    multilingual). The matcher uses it for queries written without Chinese."""
+    multilingual). The matcher uses it for the English words of a query."""
 
     def bridge_terms(self, words: Sequence[str]) -> list[str | None]: ...
 

@@ -21,8 +21,9 @@ highest the corpus has.
 
 The term vectors also *bridge languages* (:meth:`StaticEmbedder.bridge_terms`): the term
 model is multilingual, so an English word lies near its Chinese translations among the
-corpus's words ("battery" → 电池, "physics" → 物理). The matcher asks for them when a query
-is written without Chinese (see :mod:`..ranking`). Only the ``BRIDGE_VOCABULARY`` most common
+corpus's words ("battery" → 电池, "physics" → 物理). The matcher asks for them for a query
+written without Chinese, and for the lower-case English words of a Chinese one (see
+:mod:`..ranking`). Only the ``BRIDGE_VOCABULARY`` most common
 Chinese words of the fit are candidates (20,000 × 512 floats: 41 MB, built on the first such
 query): translations of a query's words are common words, and rare ones are often names.
 
@@ -67,6 +68,9 @@ QUERY_CHARS = 64
 BRIDGE_VOCABULARY = 20_000
 TERM_BATCH = 256
 
+# the bridge's candidate words, their unit vectors, and each foreign word's nearest candidate
+_Bridge = tuple[list[str], npt.NDArray[np.float32], dict[str, str]]
+
 
 class StaticEmbedder:
     """Text → IDF-weighted sum of term vectors → linear map into the teacher's space."""
@@ -105,8 +109,9 @@ class StaticEmbedder:
         self._map: npt.NDArray[np.float32] | None = None
         self._reference: npt.NDArray[np.float32] | None = None
         self._state_stamp: tuple[int, int] | None = None
-        # the Chinese words a foreign word may bridge to, and their unit vectors (lazy)
-        self._bridge: tuple[list[str], npt.NDArray[np.float32]] | None = None
+        # the Chinese words a foreign word may bridge to, their unit vectors (lazy), and the
+        # words bridged so far: a search and the "read as" shown with it ask for the same words
+        self._bridge: _Bridge | None = None
 
     # ------------------------------------------------------------------ public
     @property
@@ -140,12 +145,18 @@ class StaticEmbedder:
         self._load_state()
         with self._lock:
             if self._bridge is None:
-                self._bridge = self._bridge_vocabulary()
-            terms, vectors = self._bridge
+                self._bridge = (*self._bridge_vocabulary(), {})
+            terms, vectors, known = self._bridge  # a refit or a reload drops all three
         if not words or not terms:
             return [None] * len(words)
-        asked = normalise_rows(self.term_model.embed_terms(list(words)))
-        return [terms[int(i)] for i in np.argmax(asked @ vectors.T, axis=1)]
+        missing = [w for w in dict.fromkeys(words) if w not in known]
+        if missing:
+            asked = normalise_rows(self.term_model.embed_terms(missing))
+            nearest = np.argmax(asked @ vectors.T, axis=1)
+            if len(known) > 100_000:
+                known.clear()
+            known.update((w, terms[int(i)]) for w, i in zip(missing, nearest, strict=True))
+        return [known[w] for w in words]
 
     def _bridge_vocabulary(self) -> tuple[list[str], npt.NDArray[np.float32]]:
         # single characters too: 铁, 钢, 铜 for iron, steel, copper (two-character words
