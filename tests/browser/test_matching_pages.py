@@ -74,6 +74,31 @@ def test_an_enterprise_user_searches_free_text_and_sees_the_matched_terms(
     assert page.evaluate("window.__marker") == "same page"
 
 
+def test_exact_match_keeps_the_records_that_hold_the_words_as_typed(page: Any, cast: Cast) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, "user-e1")
+    page.goto("/match?q=低温锂电池")
+    expect(page.locator(".hit")).to_have_count(11)
+    page.evaluate("window.__marker = 'same page'")
+    page.get_by_label("精确匹配").check()  # the form searches again on a change
+    expect(page).to_have_url(re.compile(r"exact=1"))
+    hits = page.locator(".hit")
+    # 低温锂电池 whole: not the storage heater (锂电池…低温) nor anything on other topics
+    expect(hits).to_have_count(4)
+    shown = {int(hits.nth(n).get_attribute("data-id")) for n in range(4)}
+    assert shown == {cast.ids[k] for k in ("result_a", "result_paper", "result_chemistry")} | {
+        cast.ids["result_shanghai"]
+    }
+    expect(page.locator(".list-summary")).to_contain_text("精确匹配")
+    page.fill("#match-q", "低温钠电池")
+    page.get_by_role("button", name="搜索").click()
+    expect(page.locator(".empty")).to_contain_text("没有记录原样包含“低温钠电池”")
+    page.get_by_label("精确匹配").uncheck()
+    expect(page.locator(".hit").first).to_be_visible()  # by meaning, the batteries again
+    assert page.evaluate("window.__marker") == "same page"
+
+
 def test_feedback_on_a_demands_match_reaches_the_results_owner_and_nobody_else(
     page: Any, cast: Cast, tabs: Any
 ) -> None:

@@ -8,6 +8,7 @@ from shelfbridge.matching.analysis import (
     fold,
     holds,
     load_stopwords,
+    with_grams,
     words_only,
 )
 
@@ -109,3 +110,20 @@ def test_words_among_chinese_are_the_english_words_of_a_chinese_query() -> None:
     assert analyzer.words_among_chinese("锂电池 ｓｅｐａｒａｔｏｒ") == ["separator"]  # full-width
     # a capital marks a name or an acronym, digits a formula, two letters a symbol
     assert analyzer.words_among_chinese("基于Java的 HPLC 测定 Intranet co2 li") == []
+
+
+def test_required_terms_are_every_pair_of_each_run_and_the_other_words() -> None:
+    analyzer = default_analyzer()
+    assert analyzer.required_terms("石墨烯") == ["#石墨", "#墨烯"]
+    assert analyzer.required_terms("石墨烯 的 制备") == ["#石墨", "#墨烯", "#制备"]  # 的 alone
+    assert analyzer.required_terms("铁 Lithium batteries 5G") == ["铁", "lithium", "batteri", "5g"]
+    assert analyzer.required_terms("Ｇｒａｐｈｅｎｅ 石墨烯") == ["#石墨", "#墨烯", "graphen"]
+    assert analyzer.required_terms("的 the") == []
+
+
+def test_with_grams_gives_a_words_only_record_the_grams_inside_its_words() -> None:
+    stored = {"石墨烯": 1, "电极": 2, "lithium": 1}
+    held = with_grams(stored)
+    assert {"#石墨", "#墨烯", "#电极", "石墨烯", "lithium"} <= set(held)
+    indexed = {"电极": 1, "#电极": 1}
+    assert with_grams(indexed) is indexed  # a record with grams keeps what it stored

@@ -216,6 +216,27 @@ def test_stored_vectors_and_terms_come_back_in_the_order_asked(backend: Any) -> 
     ]
 
 
+def test_holding_tells_which_records_hold_every_term_in_the_order_asked(backend: Any) -> None:
+    with_grams = _record(
+        5, {"石墨烯": 1, "#石墨": 1, "#墨烯": 1, "电极": 1, "#电极": 1}, _vector(0, 0, 1, 0)
+    )
+    backend.upsert(T, [with_grams])
+    for compacted in (False, True):
+        ask = [5, 4, 999, 1]  # 999: not indexed, holds nothing
+        assert backend.holding(T, ask, ["锂电池"]) == [False, True, False, True]
+        assert backend.holding(T, ask, ["锂电池", "隔膜"]) == [False, True, False, False]
+        assert backend.holding(T, ask, ["#石墨", "#墨烯"]) == [True, False, False, False]
+        assert backend.holding(T, ask, ["#石墨", "#墨烯", "#电池"]) == [False] * 4
+        # records stored without grams (indexed before them): the grams inside their words
+        assert backend.holding(T, ask, ["#锂电", "#电池"]) == [False, True, False, True]
+        assert backend.holding(T, ask, ["#池隔"]) == [False] * 4  # across two of 4's words
+        if compacted or not hasattr(backend, "compact"):
+            break
+        backend.compact(T)  # the embedded index: the log, then a segment
+    backend.delete(T, [4])
+    assert backend.holding(T, [4, 1], ["锂电池"]) == [False, True]
+
+
 def test_clear_empties_one_target(backend: Any) -> None:
     backend.upsert(Target.DEMANDS, [RECORDS[0]])
     backend.clear(T)

@@ -367,6 +367,7 @@ def _run_query(
     target: Target,
     top: int,
     filters: dict[str, Any],
+    exact: bool = False,
 ) -> tuple[list[Hit], list[tuple[str, str]]]:
     """The hits, and how the query's English words were read (see ``service.read_as``)."""
     from shelfbridge.matching import service
@@ -383,7 +384,7 @@ def _run_query(
             org_kinds=_as_list(filters.get("org_kind")),
         )
         resolved = service.resolve_filters(session, given, target)
-        hits = service.match_text(session, text, target, filters=resolved, limit=top)
+        hits = service.match_text(session, text, target, filters=resolved, limit=top, exact=exact)
         return hits, service.read_as(session, text)
 
 
@@ -411,6 +412,7 @@ def _batch(
     defaults: dict[str, Any],
     target: Target,
     top: int,
+    exact: bool = False,
 ) -> int:
     """Answer every line of a JSONL file; returns how many lines were bad."""
     bad = 0
@@ -430,7 +432,7 @@ def _batch(
             text = query.get("text")
             if not isinstance(text, str) or not text.strip():
                 raise _BadLine(_("Line {line}: “text” is missing or empty.", line=number))
-            unknown = sorted(set(query) - BATCH_KEYS - {"id", "text"})
+            unknown = sorted(set(query) - BATCH_KEYS - {"id", "text", "exact"})
             if unknown:
                 raise _BadLine(
                     _("Line {line}: unknown keys: {keys}.", line=number, keys=", ".join(unknown))
@@ -446,10 +448,13 @@ def _batch(
                         targets=TARGETS,
                     )
                 ) from None
+            line_exact = query.get("exact", exact)
+            if not isinstance(line_exact, bool):
+                raise _BadLine(_("Line {line}: “exact” must be true or false.", line=number))
             try:
                 line_top = _int_or_none(query.get("top"), "top") or top
                 filters = {**defaults, **{k: query[k] for k in BATCH_KEYS & set(query)}}
-                hits, pairs = _run_query(database, text, line_target, line_top, filters)
+                hits, pairs = _run_query(database, text, line_target, line_top, filters, line_exact)
             except ValueError as error:
                 raise _BadLine(
                     _("Line {line}: “{key}” must be a whole number.", line=number, key=str(error))
@@ -491,10 +496,18 @@ def match_command(
             "--queries",
             help='A JSONL file, one {"id": …, "text": …} per line (optionally with filters: '
             "target, top, kind, region, cluster, trl_min, trl_max, discipline, industry, "
-            "org_kind); - reads standard input.",
+            'org_kind, and "exact": true or false); - reads standard input.',
             show_default=False,
         ),
     ] = None,
+    exact: Annotated[
+        bool,
+        typer.Option(
+            "--exact",
+            help="Only records that contain the text as typed: every word, and each run of "
+            "Chinese characters whole. By default records are found by meaning as well.",
+        ),
+    ] = False,
     as_user: Annotated[
         str | None,
         typer.Option(
@@ -546,7 +559,9 @@ def match_command(
     With --queries FILE.jsonl --json, answers a whole file of queries after loading the model
     once and writes one JSON line per query: {"id": …, "hits": [{"external_id": …, "score": …,
     "title": …, "explanation": {…}}], "read_as": [{"word": …, "read_as": …}]} (read_as: the
-    query's English words searched through their nearest Chinese corpus words). A bad line
+    query's English words searched through their nearest Chinese corpus words). With --exact
+    (or "exact": true on a line) only records that contain the text as typed are listed. A bad
+    line
     gets {"id": …, "line": …, "error": …} and a message on standard error, and the command
     then exits with 1.
     """
@@ -580,16 +595,16 @@ def match_command(
                 raise _refuse(error) from None
             if queries is not None:
                 if str(queries) == "-":
-                    bad = _batch(database, sys.stdin, defaults, chosen, top)
+                    bad = _batch(database, sys.stdin, defaults, chosen, top, exact)
                 else:
                     with queries.open(encoding="utf-8") as source:
-                        bad = _batch(database, source, defaults, chosen, top)
+                        bad = _batch(database, source, defaults, chosen, top, exact)
                 if bad:
                     raise typer.Exit(1)
                 return
             assert text is not None
             try:
-                hits, pairs = _run_query(database, text, chosen, top, defaults)
+                hits, pairs = _run_query(database, text, chosen, top, defaults, exact)
             except ShelfbridgeError as error:
                 raise _refuse(error) from None
             if as_json:

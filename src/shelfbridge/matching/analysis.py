@@ -142,6 +142,22 @@ class Analyzer:
         )
         return list(dict.fromkeys(w for w in words if w not in self.stopwords))
 
+    def required_terms(self, text: str) -> list[str]:
+        """What a record must hold to match ``text`` *exactly* (the search's exact mode), each
+        once, in order: every gram of each Chinese run of two characters or more (the run
+        itself, as near as its adjacent pairs tell: "石墨烯" needs 石墨 and 墨烯, so "石墨" alone
+        does not do), a one-character run as a word unless it is a stopword, and the other
+        words as analysed (English words stemmed, numbers). ``[]`` when nothing is left."""
+        folded = fold(text)
+        required: list[str] = []
+        for run in _CHINESE_RUN.findall(folded):
+            if len(run) > 1:
+                required += _run_grams(run)
+            elif run not in self.stopwords:
+                required.append(run)
+        required += [t for t in self.terms(folded) if not is_chinese_term(t)]
+        return list(dict.fromkeys(required))
+
     def indexed_counts(self, text: str) -> dict[str, int]:
         """What the index stores for a record: its words and its grams, with their counts."""
         counts = Counter(self.terms(text))
@@ -260,6 +276,15 @@ def holds(held: Collection[str], term: str) -> bool:
     if term in held:
         return True
     return is_chinese_word(term) and all(gram in held for gram in _run_grams(term))
+
+
+def with_grams(held: Collection[str]) -> Collection[str]:
+    """A record's stored terms with its grams: as stored, or, for a record indexed before
+    grams were (words only), its words and the grams inside its Chinese words."""
+    if any(is_gram(term) for term in held):
+        return held
+    inside = {gram for term in held if is_chinese_word(term) for gram in _run_grams(term)}
+    return set(held) | inside if inside else held
 
 
 def words_only(counts: Mapping[str, int]) -> Mapping[str, int]:

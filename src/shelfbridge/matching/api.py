@@ -279,13 +279,21 @@ def build_router() -> APIRouter:
         discipline: Disciplines = None,
         industry: Industries = None,
         org_kind: OrgKinds = None,
+        exact: Annotated[
+            bool,
+            Query(
+                description="Only records that hold the query as typed: every word, and each "
+                "run of Chinese characters whole (as its adjacent pairs of characters tell). "
+                "By default records are found by meaning as well."
+            ),
+        ] = False,
     ) -> MatchesOut:
         """Free text → the best results, demands, people or organisations."""
         filters = _filters(
             session, target, kind, region, cluster, trl_min, trl_max, discipline, industry,
             org_kind,
         )  # fmt: skip
-        hits = service.match_text(session, q, target, filters=filters, limit=top)
+        hits = service.match_text(session, q, target, filters=filters, limit=top, exact=exact)
         return _out(target, hits, service.read_as(session, q))
 
     @router.get(

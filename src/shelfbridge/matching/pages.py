@@ -75,11 +75,15 @@ def find_matches(
     target: Target,
     filters: MatchFilters,
     limit: int,
+    *,
+    exact: bool = False,
 ) -> list[Hit]:
-    """The hits of one match, best first, among the records the caller may see."""
+    """The hits of one match, best first, among the records the caller may see (``exact``:
+    of a free-text query, only the records that hold it as typed)."""
     if source.kind == QUERY:
+        text = source.text or ""
         return list(
-            service.match_text(session, source.text or "", target, filters=filters, limit=limit)
+            service.match_text(session, text, target, filters=filters, limit=limit, exact=exact)
         )
     if source.kind == "demands":
         assert source.id is not None
@@ -164,6 +168,7 @@ class SearchForm:
     discipline: str = ""
     industry: str = ""
     org_kind: str = ""
+    exact: bool = False  # only records that hold the query as typed
 
     @classmethod
     def read(cls, params: Mapping[str, str], options: SearchOptions) -> SearchForm:
@@ -188,6 +193,7 @@ class SearchForm:
         industry = value("industry").upper()
         form.industry = industry if industry in options.industries else ""
         form.org_kind = value("org_kind") if value("org_kind") in v.ORGANIZATION_KINDS else ""
+        form.exact = value("exact").lower() in {"1", "true", "on"}
         return form
 
     def filters(self, session: Session) -> MatchFilters:
@@ -217,6 +223,7 @@ class SearchForm:
             "discipline": self.discipline,
             "industry": self.industry,
             "org_kind": self.org_kind,
+            "exact": "1" if self.exact else "",
         }
         values.update(changes)
         return values
@@ -297,7 +304,10 @@ def _search(request: Request, session: Session) -> HTMLResponse:
     if form.q:
         try:
             filters = form.filters(session)
-            hits = hit_views(find_matches(session, source, form.target, filters, SEARCH_SIZE))
+            found = find_matches(
+                session, source, form.target, filters, SEARCH_SIZE, exact=form.exact
+            )
+            hits = hit_views(found)
             read_as = service.read_as(session, form.q)
         except IndexBuilding as building:  # the first build: its progress, until it is done
             build = building.state

@@ -18,6 +18,13 @@ and the :class:`~.analysis.Analyzer`; no database. One search runs:
    score of its ``smoothing_neighbours`` nearest candidates (cosine of stored vectors), so that
    a record surrounded by good matches rises and an isolated lexical accident sinks.
 
+In *exact* mode (``search(exact=True)``) only records that hold the query as typed rank: every
+pair of adjacent characters of each Chinese run and every other word
+(:meth:`.Analyzer.required_terms`); the rounds, the feedback and the smoothing run among them,
+so that a search for 石墨烯 lists the records about graphene and nothing the embedding only
+finds near it. The default mode finds records by meaning as well, which is what a demand
+needs, but a term typed to be found as such deserves a way to ask for it.
+
 A query written without Chinese (an English one) is embedded together with its words' nearest
 Chinese corpus words (:meth:`Matcher.bridged_words`, from the embedder's multilingual term
 vectors: "lithium-ion battery" → 锂离子 电池): alone, its vector meets the records that hold
@@ -94,6 +101,7 @@ class _Query:
     grams: dict[str, float]  # character bigrams (marked) and their counts
     text: str  # what the user typed ("" for a record used as a query)
     bridged: tuple[str, ...] = ()  # its English words' nearest Chinese words (bridged_words)
+    required: tuple[str, ...] = ()  # exact mode: what a record must hold (required_terms)
 
 
 @dataclass
@@ -136,18 +144,21 @@ class Matcher:
         limit: int,
         *,
         text_loader: TextLoader | None = None,
+        exact: bool = False,
     ) -> Ranked:
         """The best ``limit`` records of ``target`` for a free text, with explanations.
 
-        ``text_loader`` (record ids → texts) lets the explanation quote passages.
+        ``text_loader`` (record ids → texts) lets the explanation quote passages; ``exact``
+        keeps only the records that hold the text as typed (see the module).
         """
         if not text.strip():
             return []
+        required = tuple(self.analyzer.required_terms(text)) if exact else ()
         bridged = tuple(self.bridged_words(text))
         vector = self._query_vector(text, bridged)
         terms = {t: float(c) for t, c in self.analyzer.term_counts(text).items()}
         grams = {g: float(c) for g, c in Counter(self.analyzer.grams(text)).items()}
-        query = _Query(terms, grams, text, bridged)
+        query = _Query(terms, grams, text, bridged, required)
         return self._rank(target, query, vector, filters, scope, limit, (), text_loader)
 
     def similar(
@@ -234,6 +245,8 @@ class Matcher:
         first, query_vector = self._round(
             target, query, vector, filters, scope, depth, s.lexical_weight
         )
+        holders: dict[int, bool] = {}  # exact mode: what the first round learnt, the second reuses
+        first = self._holding(target, first, query.required, holders)
         if not first.ids:
             return []
         expanded: dict[str, float] = {}
@@ -249,6 +262,7 @@ class Matcher:
                 second, _ = self._round(
                     target, query2, vector2, filters, scope, depth, s.feedback_lexical_weight
                 )
+                second = self._holding(target, second, query.required, holders)
                 if second.ids:
                     final = second
         keep = [n for n, i in enumerate(final.ids) if i not in excluded]
@@ -318,6 +332,24 @@ class Matcher:
         )
         sem = (1.0 - lexical_weight) * _standardise(dense, ids)  # zeros for an empty list
         return _Round(ids, lex + sem, lex, sem), vector
+
+    def _holding(
+        self, target: Target, found: _Round, required: Sequence[str], known: dict[int, bool]
+    ) -> _Round:
+        """The round's records that hold every ``required`` term (all of them when none is);
+        ``known`` remembers the answers across rounds."""
+        if not required or not found.ids:
+            return found
+        unknown = [i for i in found.ids if i not in known]
+        if unknown:
+            known.update(zip(unknown, self.backend.holding(target, unknown, required), strict=True))
+        keep = [n for n, i in enumerate(found.ids) if known[i]]
+        return _Round(
+            [found.ids[n] for n in keep],
+            found.scores[keep],
+            found.lexical[keep],
+            found.semantic[keep],
+        )
 
     def _lexical(
         self,

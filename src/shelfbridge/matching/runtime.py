@@ -84,6 +84,7 @@ class Matcher(Protocol):
         limit: int,
         *,
         text_loader: TextLoader | None = None,
+        exact: bool = False,
     ) -> Ranked: ...
 
     def similar(

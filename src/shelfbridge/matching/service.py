@@ -419,9 +419,11 @@ def _search(
     limit: int,
     *,
     whole_record: bool = False,
+    exact: bool = False,
 ) -> list[Hit]:
     """Rank, then keep what the database says the caller may see. ``whole_record``: the text
-    is a record's (a demand's, a result's), matched as a document rather than as a query."""
+    is a record's (a demand's, a result's), matched as a document rather than as a query;
+    ``exact``: only records that hold the query as typed."""
     target = Target(target)
     limit = _check_limit(limit)
     runtime = runtime_for(session)
@@ -437,7 +439,9 @@ def _search(
     if whole_record:
         ranked = matcher.similar(target, text, filters, scope, wanted, text_loader=loader)
     else:
-        ranked = matcher.search(target, text, filters, scope, wanted, text_loader=loader)
+        ranked = matcher.search(
+            target, text, filters, scope, wanted, text_loader=loader, exact=exact
+        )
     return _hits(session, runtime, target, ranked, limit)
 
 
@@ -448,14 +452,16 @@ def match_text(
     *,
     filters: MatchFilters | None = None,
     limit: int = DEFAULT_LIMIT,
+    exact: bool = False,
 ) -> list[Hit]:
-    """Free text (Chinese or English) → the best records of ``target`` the caller may see."""
+    """Free text (Chinese or English) → the best records of ``target`` the caller may see;
+    ``exact``: only those that hold the text as typed (every word, each Chinese run whole)."""
     text = (text or "").strip()
     if not text:
         raise ValidationFailed([FieldProblem("q", "Type what you are looking for.")])
     if len(text) > QUERY_MAX:
         raise ValidationFailed([FieldProblem("q", "At most {max} characters.", {"max": QUERY_MAX})])
-    return _search(session, target, text, filters or MatchFilters(), limit)
+    return _search(session, target, text, filters or MatchFilters(), limit, exact=exact)
 
 
 def read_as(session: Session, text: str) -> list[tuple[str, str]]:

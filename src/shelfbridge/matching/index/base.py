@@ -93,6 +93,13 @@ class IndexBackend(Protocol):
         """Stored term counts of these records, in the given order."""
         ...
 
+    def holding(
+        self, target: Target, record_ids: Sequence[int], terms: Sequence[str]
+    ) -> list[bool]:
+        """Whether each of these records holds every one of ``terms`` (words or grams), in
+        the given order (a record not indexed holds nothing): the exact mode's test."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -398,6 +398,18 @@ class EmbeddedIndex:
             for place in view.locate(record_ids)
         ]
 
+    def holding(
+        self, target: Target, record_ids: Sequence[int], terms: Sequence[str]
+    ) -> list[bool]:
+        view = self._view(target)
+        parts, where, rows = view.places(record_ids)
+        out = np.zeros(len(record_ids), dtype=np.bool_)
+        for part, segment in enumerate(parts):
+            hit = np.flatnonzero(where == part)
+            if hit.size:
+                out[hit] = segment.holding(rows[hit], terms)
+        return [bool(x) for x in out]
+
     def external_ids(self, target: Target, record_ids: Sequence[int]) -> list[str | None]:
         """The external id stored with each record (``None`` when it is not indexed)."""
         view = self._view(target)

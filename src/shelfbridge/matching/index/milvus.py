@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from shelfbridge.matching.analysis import with_grams
 from shelfbridge.matching.index.base import (
     DENSITY_PENALTY,
     IndexedRecord,
@@ -512,6 +513,12 @@ class MilvusBackend:
             for r in self._query_ids(name, list(record_ids), ["terms"])
         }
         return [rows.get(int(ident), {}) for ident in record_ids]
+
+    def holding(
+        self, target: Target, record_ids: Sequence[int], terms: Sequence[str]
+    ) -> list[bool]:
+        held = [with_grams(counts) for counts in self.term_counts(target, record_ids)]
+        return [bool(counts) and all(t in counts for t in terms) for counts in held]
 
     def attributes(self, target: Target, record_ids: Sequence[int]) -> list[MatchAttributes | None]:
         """The stored attributes of these records, in the given order (None: not indexed)."""

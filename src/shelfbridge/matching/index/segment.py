@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from shelfbridge.matching.analysis import GRAM_MARK
+from shelfbridge.matching.analysis import GRAM_MARK, with_grams
 from shelfbridge.matching.index.base import DENSITY_PENALTY, IndexedRecord
 from shelfbridge.matching.index.columns import BoolArray, Columns, concat_columns
 from shelfbridge.matching.lexical import DEFAULT_BM25, BM25Parameters, saturation
@@ -165,6 +165,32 @@ class Segment:
         counts = np.asarray(self.doc_tf[start:end]).tolist()
         term = self.term
         return {term(c): tf for c, tf in zip(columns, counts, strict=True)}
+
+    def holding(self, rows: I64, terms: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """Whether each of ``rows`` holds every one of ``terms``: its stored terms (by document)
+        gathered in one array and tested against the terms' columns, not decoded to strings.
+        A row stored without grams (indexed before them) is tested through the grams inside
+        its words (:func:`~..analysis.with_grams`)."""
+        count = rows.shape[0]
+        if not terms or count == 0:
+            return np.ones(count, dtype=np.bool_)
+        starts = self.doc_indptr[rows]
+        lengths = self.doc_indptr[rows + 1] - starts
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        stored = np.asarray(self.doc_terms[offsets + np.arange(int(lengths.sum()))])
+        owner = np.repeat(np.arange(count), lengths)
+        columns = np.unique(self.term_ids(terms))
+        if columns[0] < 0:  # a term no row here holds as stored
+            out = np.zeros(count, dtype=np.bool_)
+        else:
+            found = np.bincount(owner[np.isin(stored, columns)], minlength=count)
+            out = found == columns.shape[0]
+        if any(gram_code(t) is not None for t in terms):
+            gramless = np.bincount(owner[stored >= len(self.terms)], minlength=count) == 0
+            for n in np.flatnonzero(gramless).tolist():
+                held = with_grams(self.term_counts(int(rows[n])))
+                out[n] = all(t in held for t in terms)
+        return np.asarray(out, dtype=np.bool_)
 
     def records(self, rows: I64) -> list[IndexedRecord]:
         vectors = self.vectors32(rows)
