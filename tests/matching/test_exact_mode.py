@@ -12,10 +12,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from shelfbridge.matching.analysis import default_analyzer
-from shelfbridge.matching.embedders.static import StaticEmbedder
-from shelfbridge.matching.index.base import IndexedRecord
-from shelfbridge.matching.index.embedded import EmbeddedIndex
 from shelfbridge.matching.ranking import Matcher
 from shelfbridge.matching.types import MatchAttributes, MatchFilters, Scope, Target
 from tests import auth
@@ -25,7 +21,7 @@ from tests.matching.engine_support import (
     cli_invoker,
     engine,  # noqa: F401 - fixture
 )
-from tests.matching.fakes import HashModel
+from tests.matching.ranking_support import static_matcher
 
 T = Target.RESULTS
 ALL = Scope(unrestricted=True)
@@ -43,31 +39,16 @@ TEXTS = {
 
 
 def _matcher(tmp_path: Path, *, grams: bool = True) -> Matcher:
-    model = HashModel()
-    embedder = StaticEmbedder("static-test", model, model)
-    analyzer = default_analyzer()
-    embedder.fit(list(TEXTS.values()))
-    index = EmbeddedIndex(tmp_path / "ix")
-    vectors = embedder.embed_documents(list(TEXTS.values()))
-    counts = analyzer.indexed_counts if grams else analyzer.term_counts
-    index.upsert(
-        T,
-        [
-            IndexedRecord(
-                i,
-                f"R-{i}",
-                vectors[n],
-                counts(text),
-                MatchAttributes(
-                    confidentiality="internal" if i == 8 else "public",
-                    owner_org_id=99 if i == 8 else None,
-                    kind="paper" if i in (3, 4) else "patent",
-                ),
-            )
-            for n, (i, text) in enumerate(TEXTS.items())
-        ],
+    return static_matcher(
+        tmp_path / "ix",
+        TEXTS,
+        grams=grams,
+        attributes=lambda i: MatchAttributes(
+            confidentiality="internal" if i == 8 else "public",
+            owner_org_id=99 if i == 8 else None,
+            kind="paper" if i in (3, 4) else "patent",
+        ),
     )
-    return Matcher(index, embedder, analyzer)
 
 
 @pytest.fixture

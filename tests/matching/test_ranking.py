@@ -10,13 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shelfbridge.matching.analysis import default_analyzer
 from shelfbridge.matching.embedders.static import StaticEmbedder
-from shelfbridge.matching.index.base import IndexedRecord
-from shelfbridge.matching.index.embedded import EmbeddedIndex
 from shelfbridge.matching.ranking import Matcher, RankingSettings
 from shelfbridge.matching.types import MatchAttributes, MatchFilters, Scope, Target
-from tests.matching.fakes import BilingualHashModel, HashModel
+from tests.matching.fakes import BilingualHashModel
+from tests.matching.ranking_support import static_matcher
 
 T = Target.RESULTS
 ALL = Scope(unrestricted=True)
@@ -33,30 +31,16 @@ TEXTS = {
 
 @pytest.fixture
 def matcher(tmp_path: Path) -> Matcher:
-    model = HashModel()
-    embedder = StaticEmbedder("static-test", model, model)
-    analyzer = default_analyzer()
-    embedder.fit(list(TEXTS.values()))
-    index = EmbeddedIndex(tmp_path / "ix")
-    vectors = embedder.embed_documents(list(TEXTS.values()))
-    index.upsert(
-        T,
-        [
-            IndexedRecord(
-                i,
-                f"R-{i}",
-                vectors[n],
-                analyzer.term_counts(text),
-                MatchAttributes(
-                    confidentiality="internal" if i == 7 else "public",
-                    owner_org_id=99 if i == 7 else None,
-                    kind="software" if i == 5 else "patent",
-                ),
-            )
-            for n, (i, text) in enumerate(TEXTS.items())
-        ],
+    return static_matcher(
+        tmp_path / "ix",
+        TEXTS,
+        grams=False,
+        attributes=lambda i: MatchAttributes(
+            confidentiality="internal" if i == 7 else "public",
+            owner_org_id=99 if i == 7 else None,
+            kind="software" if i == 5 else "patent",
+        ),
     )
-    return Matcher(index, embedder, analyzer)
 
 
 def load(ids: object) -> dict[int, str]:
@@ -181,21 +165,13 @@ SOLAR = {
 
 def solar_matcher(tmp_path: Path, *, grams: bool) -> Matcher:
     """An index of ``SOLAR``; ``grams=False`` builds it as before grams (words only)."""
-    model = HashModel()
-    embedder = StaticEmbedder("static-test", model, model)
-    analyzer = default_analyzer()
-    embedder.fit(list(SOLAR.values()))
-    index = EmbeddedIndex(tmp_path / ("grams" if grams else "words"))
-    vectors = embedder.embed_documents(list(SOLAR.values()))
-    count = analyzer.indexed_counts if grams else analyzer.term_counts
-    index.upsert(
-        T,
-        [
-            IndexedRecord(i, f"S-{i}", vectors[n], count(text), MatchAttributes())
-            for n, (i, text) in enumerate(SOLAR.items())
-        ],
+    return static_matcher(
+        tmp_path / ("grams" if grams else "words"),
+        SOLAR,
+        grams=grams,
+        settings=RankingSettings(feedback_documents=0),
+        prefix="S",
     )
-    return Matcher(index, embedder, analyzer, RankingSettings(feedback_documents=0))
 
 
 def test_grams_match_what_the_words_of_a_query_and_a_record_split_differently(
@@ -222,20 +198,13 @@ def test_an_index_built_before_grams_ranks_by_words(tmp_path: Path) -> None:
 
 
 def _bilingual(tmp_path: Path, **settings: float) -> Matcher:
-    model = BilingualHashModel()
-    embedder = StaticEmbedder("static-test", model, model)  # type: ignore[arg-type]
-    embedder.fit(list(TEXTS.values()))
-    analyzer = default_analyzer()
-    index = EmbeddedIndex(tmp_path / "bilingual")
-    vectors = embedder.embed_documents(list(TEXTS.values()))
-    index.upsert(
-        T,
-        [
-            IndexedRecord(i, f"R-{i}", vectors[n], analyzer.term_counts(t), MatchAttributes())
-            for n, (i, t) in enumerate(TEXTS.items())
-        ],
+    return static_matcher(
+        tmp_path / "bilingual",
+        TEXTS,
+        grams=False,
+        model=BilingualHashModel(),
+        settings=RankingSettings(**settings),  # type: ignore[arg-type]
     )
-    return Matcher(index, embedder, analyzer, RankingSettings(**settings))  # type: ignore[arg-type]
 
 
 def test_an_english_query_is_embedded_with_its_words_chinese_neighbours(tmp_path: Path) -> None:
