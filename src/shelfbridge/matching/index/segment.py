@@ -176,21 +176,20 @@ class Segment:
             return np.ones(count, dtype=np.bool_)
         starts = self.doc_indptr[rows]
         lengths = self.doc_indptr[rows + 1] - starts
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        stored = np.asarray(self.doc_terms[offsets + np.arange(int(lengths.sum()))])
+        stored = np.asarray(self.doc_terms[_ranges(starts, lengths)])
         owner = np.repeat(np.arange(count), lengths)
         columns = np.unique(self.term_ids(terms))
         if columns[0] < 0:  # a term no row here holds as stored
             out = np.zeros(count, dtype=np.bool_)
         else:
             found = np.bincount(owner[np.isin(stored, columns)], minlength=count)
-            out = found == columns.shape[0]
+            out = np.asarray(found == columns.shape[0])
         if any(gram_code(t) is not None for t in terms):
             gramless = np.bincount(owner[stored >= len(self.terms)], minlength=count) == 0
             for n in np.flatnonzero(gramless).tolist():
                 held = with_grams(self.term_counts(int(rows[n])))
                 out[n] = all(t in held for t in terms)
-        return np.asarray(out, dtype=np.bool_)
+        return out
 
     def records(self, rows: I64) -> list[IndexedRecord]:
         vectors = self.vectors32(rows)
